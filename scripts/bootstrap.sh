@@ -14,6 +14,7 @@ declare -A PACKAGE_COMMANDS=(
   [docker.io]=dockerd
   [debootstrap]=debootstrap
   [postgresql-client]=psql
+  [shellcheck]=shellcheck
 )
 
 say() { printf 'bootstrap: %s\n' "$*"; }
@@ -94,11 +95,13 @@ install_get_pip_standin() {
   local standin="$ROOT/../shared/tools/ansible-test-get-pip.py"
   [ -f "$standin" ] || return 0
   local pipver
+  # The file name carries the pip version ansible-test asks for (get_pip_24_2.py for pip 24.2).
   pipver="$("$VENV/bin/python" - <<'PY'
-from ansible_test._internal.python_requirements import PIP_VERSION  # type: ignore
-print(PIP_VERSION.replace(".", "_"))
+import inspect, re
+from ansible_test._internal import python_requirements as pr
+print(re.search(r"pip='([0-9.]+)'", inspect.getsource(pr.get_venv_packages)).group(1).replace(".", "_"))
 PY
-)" || pipver="24_2"
+)" || die "could not read the pip version ansible-test wants; is ansible-core installed in ${VENV}?"
   mkdir -p "$HOME/.ansible/test/cache"
   install -m 0644 "$standin" "$HOME/.ansible/test/cache/get_pip_${pipver}.py"
 }

@@ -79,16 +79,16 @@ class PostgresServer:
             except psycopg2.OperationalError as exc:
                 last = exc
                 time.sleep(0.2)
-        logs = subprocess.run(["docker", "logs", "--tail", "20", self.container], capture_output=True, text=True)
+        logs = subprocess.run(["docker", "logs", "--tail", "20", self.container], capture_output=True, text=True, check=False)
         raise RuntimeError(f"PostgreSQL in {self.container} not ready on port {self.port}: {last}\n{logs.stdout}{logs.stderr}")
 
     def stop(self) -> None:
-        subprocess.run(["docker", "rm", "-f", self.container], capture_output=True)
+        subprocess.run(["docker", "rm", "-f", self.container], capture_output=True, check=False)
 
 
 def start_postgres(name_prefix: str = "nodeops-test-pg") -> PostgresServer:
     """Start a fresh server from the lab image on a free loopback port."""
-    if subprocess.run(["docker", "image", "inspect", PG_IMAGE], capture_output=True).returncode != 0:
+    if subprocess.run(["docker", "image", "inspect", PG_IMAGE], capture_output=True, check=False).returncode != 0:
         raise RuntimeError(f"image {PG_IMAGE} is missing: run 'make images' (or lab/lab images) first")
     port = free_port()
     server = PostgresServer(container=f"{name_prefix}-{port}", port=port)

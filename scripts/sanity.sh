@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Run `ansible-test sanity` on the collection. ansible-test must run from a directory named
+# ansible_collections/<namespace>/<name>, so the tracked (and new, not ignored) files are copied
+# into build/sanity/ first; the copy is a git repository of its own so ansible-test sees exactly them.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEST="$ROOT/build/sanity/ansible_collections/nodeops/chainlink"
+PY="${PYTHON_VERSION:-3.11}"
+
+rm -rf "$DEST"
+mkdir -p "$DEST"
+cd "$ROOT"
+git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+  [ -e "$f" ] || continue
+  mkdir -p "$DEST/$(dirname "$f")"
+  cp -p "$f" "$DEST/$f"
+done
+cd "$DEST"
+git init -q && git add -A && git -c user.name=sanity -c user.email=sanity@localhost commit -qm sanity
+# --venv: each sanity test gets the requirements it pins, in a venv of its own.
+exec "$ROOT/.venv/bin/ansible-test" sanity --venv --python "$PY" --color no "$@"
