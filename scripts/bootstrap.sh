@@ -32,10 +32,10 @@ install_packages() {
   missing="$(missing_packages | tr '\n' ' ')"
   [ -z "${missing// /}" ] && { say "system packages present"; return; }
   if [ ! -r /etc/debian_version ] || ! command -v apt-get >/dev/null 2>&1; then
-    die "this is not a Debian-like system. Install these yourself, then rerun: ${missing}(the Docker engine, debootstrap, the PostgreSQL client)"
+    die "this is not a Debian-like system with apt-get. Install the equivalents of these Debian packages yourself, then rerun: ${missing% }"
   fi
   if [ "$(id -u)" -ne 0 ]; then
-    die "missing packages: ${missing}. Run as root, or install them first: sudo apt-get install -y ${missing}"
+    die "missing packages: ${missing% }. Run as root, or install them first: sudo apt-get install -y ${missing% }"
   fi
   say "installing ${missing}"
   apt-get update -qq
