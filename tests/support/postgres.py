@@ -94,8 +94,20 @@ def start_postgres(name_prefix: str = "nodeops-test-pg") -> PostgresServer:
     server = PostgresServer(container=f"{name_prefix}-{port}", port=port)
     subprocess.run(
         [
-            "docker", "run", "-d", "--name", server.container, "--network", "host",
-            "--label", TEST_LABEL, "-e", f"PGPORT={port}", "-e", f"POSTGRES_PASSWORD={server.password}", PG_IMAGE,
+            "docker",
+            "run",
+            "-d",
+            "--name",
+            server.container,
+            "--network",
+            "host",
+            "--label",
+            TEST_LABEL,
+            "-e",
+            f"PGPORT={port}",
+            "-e",
+            f"POSTGRES_PASSWORD={server.password}",
+            PG_IMAGE,
         ],
         check=True,
         capture_output=True,

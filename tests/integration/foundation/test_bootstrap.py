@@ -28,6 +28,7 @@ def tmp_path() -> t.Iterator[Path]:  # noqa: F811  (shadows pytest's: pytest's l
     finally:
         shutil.rmtree(path, ignore_errors=True)
 
+
 ROOT = Path(__file__).resolve().parents[3]
 BOOTSTRAP = ROOT / "scripts" / "bootstrap.sh"
 # What the script itself needs from the system, whatever the case.

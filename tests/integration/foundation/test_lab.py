@@ -49,7 +49,9 @@ def test_up_starts_postgres_on_loopback_and_down_removes_it(lab_env: dict[str, s
             cur.execute("SHOW listen_addresses")
             assert cur.fetchone() == ("127.0.0.1",)
         conn.close()
-        network = subprocess.run(["docker", "inspect", "-f", "{{.HostConfig.NetworkMode}}", lab_env["LAB_PG_CONTAINER"]], capture_output=True, text=True, check=True)
+        network = subprocess.run(
+            ["docker", "inspect", "-f", "{{.HostConfig.NetworkMode}}", lab_env["LAB_PG_CONTAINER"]], capture_output=True, text=True, check=True
+        )
         assert network.stdout.strip() == "host"
 
         again = run_lab("up", **lab_env)
