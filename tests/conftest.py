@@ -23,6 +23,7 @@ for path in (str(COLLECTIONS), str(ROOT)):
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS))
 
 from tests.support.postgres import PostgresServer, start_postgres  # noqa: E402
+from tests.support.sim import sim_factory  # noqa: E402,F401 - registers the chainlink-sim fixture
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,351 @@
+# Copyright: contributors to nodeops.chainlink
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Configuration as the real node reads it: 1.x environment variables, and TOML (late 1.x and all of 2.x).
+
+Only the keys the double acts on are interpreted; other TOML keys (chains, P2P, ...) are accepted and ignored,
+so a real node's config file works unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import typing as t
+
+from .version import Behaviour
+
+NS_PER = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
+_DUR_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+
+LOCKING_MODES = ("dual", "lease", "advisorylock", "none")
+LOG_LEVELS = ("debug", "info", "warn", "error", "crit", "panic", "fatal")
+DEFAULT_ADVISORY_LOCK_ID = 1027321974924625846
+
+# 2.x refuses to start when any of these is present in the environment, even empty (core/services/chainlink/legacy.env).
+# Only the lock-related and a few common names are listed: those are the ones a role could plausibly leak.
+LEGACY_ENV_VARS = (
+    "DATABASE_LOCKING_MODE",
+    "ADVISORY_LOCK_ID",
+    "ADVISORY_LOCK_CHECK_INTERVAL",
+    "LEASE_LOCK_DURATION",
+    "LEASE_LOCK_REFRESH_INTERVAL",
+    "DATABASE_URL",
+    "CHAINLINK_PORT",
+    "JSON_CONSOLE",
+    "LOG_LEVEL",
+    "SHUTDOWN_GRACE_PERIOD",
+    "ROOT",
+    "MIGRATE_DATABASE",
+)
+
+
+class ConfigError(Exception):
+    """Invalid configuration: the node refuses to boot (before it touches the database)."""
+
+
+def parse_go_duration(text: str) -> float:
+    """Parse a Go ``time.Duration`` string (``10s``, ``500ms``, ``1m30s``) into seconds."""
+    raw = text.strip()
+    if raw in ("0", "+0", "-0"):
+        return 0.0
+    sign = -1 if raw.startswith("-") else 1
+    body = raw.lstrip("+-")
+    pos, total = 0, 0.0
+    while pos < len(body):
+        match = _DUR_PART.match(body, pos)
+        if match is None:
+            raise ValueError(f"time: invalid duration {text!r}")
+        total += float(match[1]) * NS_PER[match[2]]
+        pos = match.end()
+    if pos == 0:
+        raise ValueError(f"time: invalid duration {text!r}")
+    return sign * total / 1e9
+
+
+def format_go_duration(seconds: float) -> str:
+    """Format seconds the way Go's ``time.Duration.String()`` does (``5s``, ``2.5s``, ``500ms``, ``1m30s``)."""
+    ns = round(seconds * 1e9)
+    if ns == 0:
+        return "0s"
+    neg = ns < 0
+    ns = abs(ns)
+    if ns < 1_000_000_000:
+        for unit, size in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
+            if ns >= size or unit == "ns":
+                out = _trim(ns / size) + unit
+                break
+    else:
+        hours, rem = divmod(ns, 3_600_000_000_000)
+        minutes, rem = divmod(rem, 60_000_000_000)
+        secs = _trim(rem / 1e9) + "s"
+        if hours:
+            out = f"{hours}h{minutes}m{secs}"
+        elif minutes:
+            out = f"{minutes}m{secs}"
+        else:
+            out = secs
+    return f"-{out}" if neg else out
+
+
+def _trim(value: float) -> str:
+    text = f"{value:.9f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+@dataclasses.dataclass
+class Config:
+    """Everything the double acts on, with the real node's defaults."""
+
+    database_url: str = ""
+    keystore_password: str | None = None
+    locking_mode: str = "lease"
+    lease_duration: float = 10.0
+    lease_refresh: float = 1.0
+    advisory_lock_id: int = DEFAULT_ADVISORY_LOCK_ID
+    advisory_check_interval: float = 1.0
+    default_query_timeout: float = 10.0
+    default_lock_timeout: float = 15.0
+    default_idle_in_tx_timeout: float = 3600.0
+    shutdown_grace: float = 5.0
+    http_port: int = 6688
+    listen_ip: str = "0.0.0.0"
+    log_level: str = "info"
+    json_console: bool = False
+    unix_ts: bool = False
+    root_dir: str = "~/.chainlink"
+    migrate_database: bool = True
+    env_config: bool = False  # 1.x environment-variable configuration (changes logger names)
+
+
+def _env_duration(env: t.Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return parse_go_duration(value)
+    except ValueError as exc:
+        raise ConfigError(f"invalid value for {name}: {exc}") from exc
+
+
+def _env_bool(env: t.Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("true", "1", "t"):
+        return True
+    if value.lower() in ("false", "0", "f"):
+        return False
+    raise ConfigError(f"invalid value for {name}: {value!r} is not a boolean")
+
+
+def _env_int(env: t.Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"invalid value for {name}: {value!r} is not an integer") from exc
+
+
+def from_env_v1(env: t.Mapping[str, str], behaviour: Behaviour) -> Config:
+    """1.x environment-variable configuration (``core/config/envvar/schema.go``), validated like ``Validate()``."""
+    cfg = Config(env_config=True, listen_ip=env.get("SIM_LISTEN_IP", "127.0.0.1"))
+    cfg.database_url = env.get("DATABASE_URL", "")
+    cfg.locking_mode = env.get("DATABASE_LOCKING_MODE") or behaviour.default_env_locking_mode
+    cfg.lease_duration = _env_duration(env, "LEASE_LOCK_DURATION", cfg.lease_duration)
+    cfg.lease_refresh = _env_duration(env, "LEASE_LOCK_REFRESH_INTERVAL", cfg.lease_refresh)
+    cfg.advisory_lock_id = _env_int(env, "ADVISORY_LOCK_ID", cfg.advisory_lock_id)
+    cfg.advisory_check_interval = _env_duration(env, "ADVISORY_LOCK_CHECK_INTERVAL", cfg.advisory_check_interval)
+    cfg.shutdown_grace = _env_duration(env, "SHUTDOWN_GRACE_PERIOD", cfg.shutdown_grace)
+    cfg.http_port = _env_int(env, "CHAINLINK_PORT", cfg.http_port)
+    cfg.json_console = _env_bool(env, "JSON_CONSOLE", cfg.json_console)
+    cfg.unix_ts = _env_bool(env, "LOG_UNIX_TS", cfg.unix_ts)
+    cfg.log_level = (env.get("LOG_LEVEL") or cfg.log_level).lower()
+    cfg.root_dir = env.get("ROOT") or cfg.root_dir
+    cfg.migrate_database = _env_bool(env, "MIGRATE_DATABASE", cfg.migrate_database)
+    validate_v1(cfg)
+    return cfg
+
+
+def validate_v1(cfg: Config) -> None:
+    """The checks of ``generalConfig.Validate()`` in 1.x that concern the lock, with the real messages."""
+    if cfg.locking_mode not in LOCKING_MODES:
+        raise ConfigError(f"unrecognised value for DATABASE_LOCKING_MODE: {cfg.locking_mode} (valid options are 'dual', 'lease', 'advisorylock' or 'none')")
+    if cfg.lease_refresh > cfg.lease_duration / 2:
+        raise ConfigError(
+            "LEASE_LOCK_REFRESH_INTERVAL must be less than or equal to half of LEASE_LOCK_DURATION "
+            f"(got LEASE_LOCK_REFRESH_INTERVAL={format_go_duration(cfg.lease_refresh)} and LEASE_LOCK_DURATION={format_go_duration(cfg.lease_duration)})"
+        )
+    if cfg.log_level not in LOG_LEVELS:
+        raise ConfigError(f"invalid value for LOG_LEVEL: {cfg.log_level!r} (valid options are {', '.join(LOG_LEVELS)})")
+    if not cfg.database_url:
+        raise ConfigError("you must set DATABASE_URL env variable or provide a secrets TOML with Database.URL set")
+
+
+def merge_toml(base: dict[str, t.Any], overlay: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Later config files override earlier ones key by key, as the node's ``SetFrom`` does."""
+    out = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_toml(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_toml_text(text: str, what: str) -> dict[str, t.Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"failed to decode {what} TOML: {exc}") from exc
+
+
+def load_toml_file(path: str, what: str) -> dict[str, t.Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise ConfigError(f"failed to read {what} from {path}: {exc.strerror}") from exc
+    return load_toml_text(text, what)
+
+
+def _get(tree: dict[str, t.Any], dotted: str) -> t.Any:
+    node: t.Any = tree
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+class _TomlReader:
+    """Typed access to a TOML tree that collects every problem, like the node's multi-error validation."""
+
+    def __init__(self, tree: dict[str, t.Any]) -> None:
+        self.tree = tree
+        self.errors: list[str] = []
+
+    def duration(self, key: str, default: float) -> float:
+        value = _get(self.tree, key)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            self.errors.append(f"{key}: invalid value ({value!r}): must be a duration string such as '10s'")
+            return default
+        try:
+            return parse_go_duration(value)
+        except ValueError as exc:
+            self.errors.append(f"{key}: invalid value ({value}): {exc}")
+            return default
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = _get(self.tree, key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.errors.append(f"{key}: invalid value ({value!r}): must be true or false")
+            return default
+        return value
+
+    def integer(self, key: str, default: int) -> int:
+        value = _get(self.tree, key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.errors.append(f"{key}: invalid value ({value!r}): must be an integer")
+            return default
+        return value
+
+    def string(self, key: str, default: str) -> str:
+        value = _get(self.tree, key)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            self.errors.append(f"{key}: invalid value ({value!r}): must be a string")
+            return default
+        return value
+
+
+def _multi(errors: list[str]) -> str:
+    if len(errors) == 1:
+        return errors[0]
+    return f"{len(errors)} errors:\n" + "\n".join(f"\t- {e}" for e in errors)
+
+
+def from_toml(config_tree: dict[str, t.Any], secrets_tree: dict[str, t.Any], env: t.Mapping[str, str], behaviour: Behaviour) -> Config:
+    """TOML configuration (``core/config/docs/core.toml``), validated like the node, secrets overridable from env."""
+    cfg = Config()
+    conf = _TomlReader(config_tree)
+    if not behaviour.toml_lock_has_enabled and _get(config_tree, "Database.Lock.Enabled") is not None:
+        # v1.10.0's Database.Lock had only the two durations; its strict decoder rejects the key.
+        conf.errors.append("Database.Lock.Enabled: unknown key: not supported before v1.11.0 (remove it; the lock is always a lease here)")
+    enabled = conf.boolean("Database.Lock.Enabled", True)
+    cfg.locking_mode = "lease" if enabled else "none"
+    cfg.lease_duration = conf.duration("Database.Lock.LeaseDuration", cfg.lease_duration)
+    cfg.lease_refresh = conf.duration("Database.Lock.LeaseRefreshInterval", cfg.lease_refresh)
+    cfg.default_query_timeout = conf.duration("Database.DefaultQueryTimeout", cfg.default_query_timeout)
+    cfg.default_lock_timeout = conf.duration("Database.DefaultLockTimeout", cfg.default_lock_timeout)
+    cfg.default_idle_in_tx_timeout = conf.duration("Database.DefaultIdleInTxSessionTimeout", cfg.default_idle_in_tx_timeout)
+    cfg.migrate_database = conf.boolean("Database.MigrateOnStartup", cfg.migrate_database)
+    cfg.shutdown_grace = conf.duration("ShutdownGracePeriod", cfg.shutdown_grace)
+    cfg.root_dir = conf.string("RootDir", cfg.root_dir)
+    cfg.http_port = conf.integer("WebServer.HTTPPort", cfg.http_port)
+    cfg.listen_ip = conf.string("WebServer.ListenIP", cfg.listen_ip)
+    cfg.log_level = conf.string("Log.Level", cfg.log_level).lower()
+    cfg.json_console = conf.boolean("Log.JSONConsole", cfg.json_console)
+    cfg.unix_ts = conf.boolean("Log.UnixTS", cfg.unix_ts)
+    if cfg.log_level not in LOG_LEVELS:
+        conf.errors.append(f"Log.Level: invalid value ({cfg.log_level}): must be one of {', '.join(LOG_LEVELS)}")
+    if cfg.lease_refresh > cfg.lease_duration / 2:
+        conf.errors.append(
+            f"Database.Lock.LeaseRefreshInterval: invalid value ({format_go_duration(cfg.lease_refresh)}): "
+            f"must be less than or equal to half of LeaseDuration ({format_go_duration(cfg.lease_duration)})"
+        )
+    if not 0 <= cfg.http_port <= 65535:
+        conf.errors.append(f"WebServer.HTTPPort: invalid value ({cfg.http_port}): must be a TCP port")
+    if conf.errors:
+        raise ConfigError(f"invalid configuration: {_multi(conf.errors)}")
+
+    sec = _TomlReader(secrets_tree)
+    cfg.database_url = env.get("CL_DATABASE_URL") or sec.string("Database.URL", "")
+    keystore = env.get("CL_PASSWORD_KEYSTORE") or sec.string("Password.Keystore", "")
+    cfg.keystore_password = keystore or None
+    if not cfg.database_url:
+        sec.errors.append("Database.URL: empty: must be provided and non-empty")
+    if cfg.keystore_password is None:
+        sec.errors.append("Password.Keystore: empty: must be provided and non-empty")
+    if sec.errors:
+        raise ConfigError(f"invalid secrets: {_multi(sec.errors)}")
+    return cfg
+
+
+def check_legacy_env(env: t.Mapping[str, str]) -> None:
+    """2.x ``validateEnv()``: a legacy variable that is present at all (even empty) fails config validation."""
+    for name in LEGACY_ENV_VARS:
+        if name in env:
+            raise ConfigError(f"invalid configuration: environment variable {name} must not be set: unsupported with config v2")
+
+
+def env_flag(env: t.Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").lower() in ("1", "true", "yes", "on")
+
+
+def env_seconds(env: t.Mapping[str, str], name: str) -> float:
+    """A ``SIM_*`` knob in seconds: a plain number (``2.5``) or a Go duration (``2500ms``); unset or empty means 0."""
+    value = env.get(name, "").strip()
+    if not value:
+        return 0.0
+    try:
+        return float(value)
+    except ValueError:
+        try:
+            return parse_go_duration(value)
+        except ValueError as exc:
+            raise ConfigError(f"invalid value for {name}: {value!r} (give seconds, e.g. 2.5, or a duration, e.g. 2500ms)") from exc
+
+
+def resolved(environ: t.Mapping[str, str] | None = None) -> dict[str, str]:
+    return dict(os.environ if environ is None else environ)

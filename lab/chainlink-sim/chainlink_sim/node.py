@@ -1,0 +1,381 @@
+# Copyright: contributors to nodeops.chainlink
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``runNode``: the start-up order, the shutdown path and the work the active instance does (spec 4.7, 4.8, 6)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+import typing as t
+import uuid
+
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+
+from .config import Config, ConfigError, env_flag, env_seconds, format_go_duration
+from .locks import AdvisoryLock, LeaseLock, LockError, application_name, close_quietly, connect
+from .log import Logger
+from .version import Behaviour, Version
+from .web import Check, WebServer, hash_password
+
+NODE_VERSIONS_SQL = (
+    "CREATE TABLE IF NOT EXISTS node_versions (version TEXT PRIMARY KEY, created_at timestamp without time zone NOT NULL)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS idx_only_one_node_version ON node_versions ((version IS NOT NULL))",
+)
+UPSERT_NODE_VERSION_SQL = (
+    "INSERT INTO node_versions (version, created_at) VALUES (%(v)s, NOW()) "
+    "ON CONFLICT ((version IS NOT NULL)) DO UPDATE SET version = EXCLUDED.version, created_at = EXCLUDED.created_at"
+)
+USERS_SQL = "CREATE TABLE IF NOT EXISTS users (email text PRIMARY KEY, hashed_password text NOT NULL, role text NOT NULL DEFAULT 'admin', created_at timestamptz NOT NULL DEFAULT NOW())"
+JOB_RUNS_SQL = """CREATE TABLE IF NOT EXISTS sim_job_runs (
+    id bigserial PRIMARY KEY,
+    created_at timestamptz NOT NULL DEFAULT NOW(),
+    claimed_by uuid,
+    claimed_at timestamptz,
+    completed_by uuid,
+    completed_at timestamptz
+)"""
+# Claim and complete in one transaction: a crash rolls the claim back, so no row is ever left half-done.
+WORK_SQL = """WITH picked AS (
+    SELECT id FROM sim_job_runs WHERE completed_at IS NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED
+)
+UPDATE sim_job_runs AS j SET claimed_by = %(me)s, claimed_at = NOW(), completed_by = %(me)s, completed_at = clock_timestamp()
+FROM picked WHERE j.id = picked.id"""
+WORK_INTERVAL = 0.1
+
+
+class BootError(Exception):
+    """A start-up failure after the lock was taken: the locks are released and the node exits 1."""
+
+
+class JobWorker:
+    """The active instance's work: claim and complete pending ``sim_job_runs`` rows every 100 ms."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.conn: psycopg2.extensions.connection | None = None
+        self.stop = threading.Event()
+        self.healthy = True
+        self.last_error = ""
+        self.completed = 0
+        self.thread = threading.Thread(target=self._run, name="job-worker", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+        close_quietly(self.conn)
+
+    def _run(self) -> None:
+        log = self.node.run_log.named("JobRunner")
+        while not self.stop.wait(WORK_INTERVAL):
+            try:
+                if self.conn is None or self.conn.closed:
+                    close_quietly(self.conn)
+                    self.conn = self.node.pool_conn()
+                with self.conn.cursor() as cur:
+                    cur.execute("BEGIN")
+                    cur.execute(WORK_SQL, {"me": self.node.app_id})
+                    done = cur.rowcount
+                    cur.execute("COMMIT")
+                self.completed += max(0, done)
+                if not self.healthy:
+                    log.info("Database connection restored", "sim/worker.go:60")
+                self.healthy, self.last_error = True, ""
+            except psycopg2.Error as exc:
+                if self.healthy:
+                    log.error("Error processing job runs", "sim/worker.go:52", err=str(exc).strip())
+                self.healthy, self.last_error = False, str(exc).strip()
+                if self.conn is not None and not self.conn.closed:
+                    try:
+                        self.conn.rollback()
+                    except psycopg2.Error:
+                        close_quietly(self.conn)
+
+
+class Node:
+    """One node process: lock, migrations, boot, HTTP, work; graceful or fatal exit."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        behaviour: Behaviour,
+        env: t.Mapping[str, str],
+        api_file: str | None,
+        start_time: float,
+        logger: Logger,
+    ) -> None:
+        self.cfg = cfg
+        self.behaviour = behaviour
+        self.env = env
+        self.api_file = api_file
+        self.start_time = start_time
+        self.app_id = str(uuid.uuid4())  # new for every process, never persisted (spec 4.2)
+        self.app_name = application_name(str(behaviour.version), self.app_id)
+        self.root_log = logger
+        self.run_log = logger.named("RunNode")
+        lock_base = logger.named(behaviour.lock_logger_prefix.rstrip(".")) if behaviour.lock_logger_prefix else logger
+        self.ldb_log = lock_base.named("LockedDB")
+        self.stop = threading.Event()
+        self.done = threading.Event()
+        self.lease: LeaseLock | None = None
+        self.advisory: AdvisoryLock | None = None
+        self.app_conn: psycopg2.extensions.connection | None = None
+        self.worker: JobWorker | None = None
+        self.web: WebServer | None = None
+        self._close_lock = threading.Lock()
+        self._creds: tuple[str, str] | None = None
+
+    # -- plumbing -------------------------------------------------------------------------------------------------
+    def pool_conn(self) -> psycopg2.extensions.connection:
+        """A connection from "the pool": same application_name as the lock connections, the node's session defaults."""
+        conn = connect(self.cfg.database_url, self.app_name, self.cfg.default_query_timeout)
+        with conn.cursor() as cur:
+            cur.execute(f"SET SESSION lock_timeout = {int(self.cfg.default_lock_timeout * 1000)}")
+            cur.execute(f"SET SESSION idle_in_transaction_session_timeout = {int(self.cfg.default_idle_in_tx_timeout * 1000)}")
+        return conn
+
+    def close_pool(self) -> None:
+        """``db.Close()``: every pool connection goes (the lock connections are handled by their own Release)."""
+        if self.worker is not None:
+            self.worker.stop.set()
+            close_quietly(self.worker.conn)
+        close_quietly(self.app_conn)
+
+    def close_locked_db(self) -> None:
+        """``LockedDB.Close()``: advisory lock first, then the lease, then the pool. Safe to call twice."""
+        with self._close_lock:
+            if self.advisory is not None:
+                self.advisory.release()
+                self.advisory = None
+            if self.lease is not None:
+                self.lease.release()
+                self.lease = None
+            self.close_pool()
+
+    def _lost(self, lock_log: Logger, msg: str) -> t.Callable[[], None]:
+        def fatal() -> None:
+            self.close_pool()
+            lock_log.fatal(msg, "pg/lease_lock.go:240" if "lease" in msg else "pg/advisory_lock.go:165")
+            os._exit(1)
+
+        return fatal
+
+    def fail(self, message: str) -> int:
+        """A start-up error: printed on stderr by the CLI (urfave ExitError), exit status 1."""
+        if self.behaviour.cannot_boot_prefix:
+            message = f"Cannot boot Chainlink: {message}"
+            self.run_log.error(message, "cmd/shell_local.go:300")
+        self.root_log.raw(message)
+        return 1
+
+    def checks(self) -> list[Check]:
+        out: list[Check] = []
+        if self.lease is not None:
+            out.append(("LeaseLock", self.lease.healthy, self.lease.last_error))
+        if self.advisory is not None:
+            out.append(("AdvisoryLock", self.advisory.healthy, self.advisory.last_error))
+        if self.worker is not None:
+            out.append(("JobRunner", self.worker.healthy, self.worker.last_error))
+        return out
+
+    # -- signals --------------------------------------------------------------------------------------------------
+    def install_signal_watcher(self) -> None:
+        """``shutdown.HandleShutdown``: first SIGTERM/SIGINT cancels the root context and arms the grace-period timer.
+
+        The signals are blocked and taken by a thread with sigwait, so no handler ever runs inside a logging call.
+        """
+        sigs = {signal.SIGTERM, signal.SIGINT}
+        signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+
+        def watch() -> None:
+            sig = signal.sigwait(sigs)
+            name = "terminated" if sig == signal.SIGTERM else "interrupt"
+            self.run_log.info(f"Shutting down due to {name} signal received...", "cmd/shell_local.go:420")
+            self.stop.set()
+            if self.done.wait(self.cfg.shutdown_grace):
+                return
+            self.run_log.crit(f"Shutdown grace period of {format_go_duration(self.cfg.shutdown_grace)} exceeded, closing DB and exiting...",
+                              "cmd/shell_local.go:428")
+            self.close_locked_db()
+            os._exit(255)
+
+        threading.Thread(target=watch, name="signals", daemon=True).start()
+
+    # -- the run --------------------------------------------------------------------------------------------------
+    def run(self) -> int:
+        version = str(self.behaviour.version)
+        self.run_log.info(f"Starting Chainlink Node {version} at commit {self.behaviour.sha}", "cmd/shell_local.go:280",
+                          Version=version, SHA=self.behaviour.sha)
+        self.install_signal_watcher()
+        try:
+            code = self._run()
+        finally:
+            self.done.set()
+        return code
+
+    def _run(self) -> int:
+        err = self.open_locked_db()
+        if err is not None:
+            return self.fail(err)
+        try:
+            self.boot()
+        except BootError as exc:
+            self.close_locked_db()
+            return self.fail(str(exc))
+        self.run_log.info(f"Chainlink booted in {time.monotonic() - self.start_time:.2f}s", "cmd/shell_local.go:390", appID=self.app_id)
+        try:
+            self.start_web()
+        except OSError as exc:
+            self.shutdown_app()
+            self.close_locked_db()
+            return self.fail(f"listen tcp {self.cfg.listen_ip}:{self.cfg.http_port}: bind: {exc.strerror}")
+        self.stop.wait()
+        return self.graceful_stop()
+
+    def open_locked_db(self) -> str | None:
+        """``LockedDB.Open``: the lease first, "before any other DB operations", then the 1.x advisory lock."""
+        mode = self.cfg.locking_mode
+        self.ldb_log.debug(f"Using database locking mode: {mode}", "pg/locked_db.go:74")
+        jitter_sym = self.behaviour.symmetric_jitter
+        if mode in ("lease", "dual"):
+            lease_log = self.ldb_log.named("LeaseLock").with_(appID=self.app_id)
+            self.lease = LeaseLock(self.cfg, self.app_id, self.app_name, self.ldb_log, jitter_sym,
+                                   self._lost(lease_log, "Another node has taken the lease, exiting immediately"))
+            self.lease.log_tx_errors = self.behaviour.is_v1
+            try:
+                self.lease.take_and_hold(self.stop)
+            except LockError as exc:
+                self.lease = None
+                self.close_locked_db()
+                return f"opening db: failed to take initial lease on database: {exc}"
+        if mode in ("advisorylock", "dual"):
+            adv_log = self.ldb_log.named("AdvisoryLock").with_(advisoryLockID=self.cfg.advisory_lock_id)
+            self.advisory = AdvisoryLock(self.cfg, self.app_name, self.ldb_log, jitter_sym,
+                                         self._lost(adv_log, "Another node has taken the advisory lock, exiting immediately"))
+            try:
+                self.advisory.take_and_hold(self.stop)
+            except LockError as exc:
+                self.advisory = None
+                self.close_locked_db()
+                return f"opening db: error acquiring lock: {exc}"
+        return None
+
+    def boot(self) -> None:
+        """``NewApplication`` and the rest of ``runNode`` up to "booted": versioning, migrations, API user."""
+        if env_flag(self.env, "SIM_CRASH_AT_BOOT"):
+            # A hard crash: no deferred Close, so nothing is released (the lease must expire, the backend dies).
+            self.root_log.raw("SIM_CRASH_AT_BOOT: chainlink-sim crashes on purpose after taking the lock")
+            os._exit(2)
+        try:
+            self.app_conn = self.pool_conn()
+            self.check_version()
+            delay = env_seconds(self.env, "SIM_BOOT_DELAY")
+            if delay and self.stop.wait(delay):
+                raise BootError("fatal error instantiating application: initializeORM#Migrate: context canceled")
+            if self.cfg.migrate_database:
+                self.migrate()
+            self.ensure_api_user()
+        except psycopg2.Error as exc:
+            raise BootError(f"fatal error instantiating application: {str(exc).strip()}") from exc
+        except ConfigError as exc:
+            raise BootError(str(exc)) from exc
+        self.worker = JobWorker(self)
+        self.worker.start()
+
+    def check_version(self) -> None:
+        """``versioning.CheckVersion``: refuse (after the lock is ours) to run on a database a newer node migrated."""
+        if self.app_conn is None:
+            return
+        with self.app_conn.cursor() as cur:
+            try:
+                cur.execute("SELECT version FROM node_versions ORDER BY created_at DESC LIMIT 1")
+            except psycopg2.errors.UndefinedTable:
+                return
+            row = cur.fetchone()
+        if row is None:
+            return
+        try:
+            dbv = Version.parse(row[0])
+        except ValueError:
+            self.root_log.named("Version").warn(f"Database version {row[0]!r} is not valid semver; skipping version check", "versioning/orm.go:80")
+            return
+        appv = self.behaviour.version
+        if dbv > appv:
+            raise BootError(
+                "fatal error instantiating application: CheckVersion: "
+                f"Application version ({appv}) is lower than database version ({dbv}). Only Chainlink {dbv} or higher can be run on this database"
+            )
+
+    def migrate(self) -> None:
+        if self.app_conn is None:
+            return
+        with self.app_conn.cursor() as cur:
+            cur.execute("BEGIN")
+            for stmt in (*NODE_VERSIONS_SQL, USERS_SQL, JOB_RUNS_SQL):
+                cur.execute(stmt)
+            cur.execute(UPSERT_NODE_VERSION_SQL, {"v": str(self.behaviour.version)})
+            cur.execute("COMMIT")
+
+    def ensure_api_user(self) -> None:
+        """The ``-a`` file seeds the first API user; later runs reuse the stored user (spec 7)."""
+        if self.app_conn is None:
+            return
+        with self.app_conn.cursor() as cur:
+            cur.execute("SELECT email, hashed_password FROM users ORDER BY created_at LIMIT 1")
+            row = cur.fetchone()
+            if row is None:
+                if not self.api_file:
+                    raise ConfigError("error creating api initializer: no API user in the database and no terminal to prompt on: pass -a <api file>")
+                try:
+                    with open(self.api_file, encoding="utf-8") as handle:
+                        lines = [line.strip() for line in handle.read().splitlines()]
+                except OSError as exc:
+                    raise ConfigError(f"error creating api initializer: open {self.api_file}: {exc.strerror}") from exc
+                if len(lines) < 2 or not lines[0] or not lines[1]:
+                    raise ConfigError(f"error creating api initializer: {self.api_file} must hold the email on line 1 and the password on line 2")
+                row = (lines[0], hash_password(lines[1]))
+                cur.execute("INSERT INTO users (email, hashed_password) VALUES (%s, %s) ON CONFLICT (email) DO NOTHING", row)
+        self._creds = (row[0], row[1])
+        self.run_log.info(f"API exposed for user {row[0]}", "cmd/shell_local.go:370")
+
+    def start_web(self) -> None:
+        ip = self.cfg.listen_ip or "0.0.0.0"
+        self.web = WebServer(self.behaviour, ip, self.cfg.http_port, self.checks, lambda: self._creds)
+        self.web.start()
+        web_log = self.root_log.named("WebServer")
+        if self.behaviour.listen_message_has_ip:
+            web_log.info(f"Listening and serving HTTP on {ip}:{self.cfg.http_port}", "web/router.go:95", ip=ip, port=self.cfg.http_port)
+        else:
+            web_log.info(f"Listening and serving HTTP on port {self.cfg.http_port}", "web/router.go:95")
+
+    def shutdown_app(self) -> None:
+        if self.web is not None:
+            self.web.stop()
+            self.web = None
+        if self.worker is not None:
+            self.worker.close()
+
+    def graceful_stop(self) -> int:
+        began = time.monotonic()
+        self.shutdown_app()
+        delay = env_seconds(self.env, "SIM_SHUTDOWN_DELAY")
+        if delay:
+            time.sleep(delay)  # a slow app.Stop(); the grace-period timer may end the process first
+        self.close_locked_db()
+        stamp = time.strftime("%Y/%m/%d %H:%M:%S")
+        self.root_log.raw(f"{stamp} Graceful shutdown time: {format_go_duration(time.monotonic() - began)}")
+        return 0
+
+
+def flush_and_exit(code: int) -> t.NoReturn:
+    sys.stderr.flush()
+    sys.stdout.flush()
+    os._exit(code)

@@ -1,0 +1,144 @@
+# Copyright: contributors to nodeops.chainlink
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The web server, started only after boot: ``/health``, ``/readyz``, ``/health.txt`` (2.9+), ``/sessions``, ``/v2/ping``."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import secrets
+import threading
+import typing as t
+import urllib.parse
+
+from .version import Behaviour
+
+Check = tuple[str, bool, str]  # (name, passing, output)
+
+
+class WebServer:
+    """A threaded HTTP server on ListenIP:HTTPPort answering the unauthenticated health routes like the node."""
+
+    def __init__(
+        self,
+        behaviour: Behaviour,
+        listen_ip: str,
+        port: int,
+        checks: t.Callable[[], list[Check]],
+        credentials: t.Callable[[], tuple[str, str] | None],
+    ) -> None:
+        self.behaviour = behaviour
+        self.checks = checks
+        self.credentials = credentials
+        self.sessions: set[str] = set()
+        handler = self._handler_class()
+        self.server = http.server.ThreadingHTTPServer((listen_ip, port), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, name="web", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler_class(self) -> type[http.server.BaseHTTPRequestHandler]:
+        web = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            server_version = "chainlink-sim"
+            sys_version = ""
+
+            def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002 - signature of the base class
+                return  # the node does not log each request at info level
+
+            def _send(self, status: int, body: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def do_HEAD(self) -> None:  # noqa: N802 - http.server naming
+                self.do_GET()
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server naming
+                url = urllib.parse.urlsplit(self.path)
+                query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+                if url.path == "/health":
+                    self._health(query, text="text/plain" in self.headers.get("Accept", ""))
+                elif url.path == "/health.txt" and web.behaviour.has_health_txt:
+                    self._health(query, text=True)
+                elif url.path == "/readyz":
+                    self._readyz(query)
+                elif url.path == "/v2/ping":
+                    if self._authenticated():
+                        self._send(200, b'{"message":"pong"}')
+                    else:
+                        self._send(401, b'{"errors":[{"detail":"Unauthorized"}]}')
+                else:
+                    self._send(404, b"404 page not found", "text/plain; charset=utf-8")
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server naming
+                if urllib.parse.urlsplit(self.path).path != "/sessions":
+                    self._send(404, b"404 page not found", "text/plain; charset=utf-8")
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                except ValueError:
+                    body = {}
+                creds = web.credentials()
+                if not isinstance(body, dict) or creds is None or (body.get("email"), _hash(str(body.get("password", "")))) != creds:
+                    self._send(401, b'{"errors":[{"detail":"Invalid email or password"}]}')
+                    return
+                token = secrets.token_hex(16)
+                web.sessions.add(token)
+                self._send(200, b'{"data":{"type":"session","id":"sessionID","attributes":{"authenticated":true}}}',
+                           headers={"Set-Cookie": f"clsession={token}; Path=/; HttpOnly"})
+
+            def _authenticated(self) -> bool:
+                cookie = self.headers.get("Cookie", "")
+                parts = dict(p.strip().split("=", 1) for p in cookie.split(";") if "=" in p)
+                return parts.get("clsession", "") in web.sessions
+
+            def _health(self, query: dict[str, list[str]], text: bool) -> None:
+                checks = web.checks()
+                failing = any(not ok for _, ok, _ in checks)
+                status = web.behaviour.health_failing_status if failing else 200
+                if "failing" in query and web.behaviour.health_failing_filter:
+                    checks = [c for c in checks if not c[1]]
+                if text:
+                    lines = "".join(f"ok {name}\n" if ok else f"! {name}\n\t{out}\n" for name, ok, out in checks)
+                    self._send(status, lines.encode(), "text/plain; charset=utf-8")
+                    return
+                data = [
+                    {"type": "checks", "id": name, "attributes": {"name": name, "status": "passing" if ok else "failing", "output": out}}
+                    for name, ok, out in checks
+                ]
+                self._send(status, json.dumps({"data": data}).encode(), "application/vnd.api+json")
+
+            def _readyz(self, query: dict[str, list[str]]) -> None:
+                checks = web.checks()
+                status = 200 if all(ok for _, ok, _ in checks) else 503
+                if "full" in query:
+                    data = [{"type": "checks", "id": n, "attributes": {"name": n, "status": "passing" if ok else "failing", "output": o}} for n, ok, o in checks]
+                    self._send(status, json.dumps({"data": data}).encode(), "application/vnd.api+json")
+                else:
+                    self._send(status, b"", "text/plain")
+
+        return Handler
+
+
+def _hash(password: str) -> str:
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    """How the double stores API passwords (the node uses bcrypt; the double only needs equality)."""
+    return _hash(password)
