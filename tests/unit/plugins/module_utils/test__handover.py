@@ -1,0 +1,132 @@
+# Copyright: contributors to nodeops.chainlink
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The handover plan: every state a pair can be found in (fresh, half-way after an interruption, done) -> the remaining steps."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+
+from ansible_collections.nodeops.chainlink.plugins.filter.handover_plan import handover_plan
+from ansible_collections.nodeops.chainlink.plugins.module_utils._handover import describe, plan
+
+
+def pair(primary: tuple[str, str | None], secondary: tuple[str, str | None], db_version: str | None = None) -> dict[str, t.Any]:
+    return {
+        "instances": {
+            "primary": {"state": primary[0], "version": primary[1], "container_name": "p-primary"},
+            "secondary": {"state": secondary[0], "version": secondary[1], "container_name": "p-secondary"},
+        },
+        "db_version": db_version,
+    }
+
+
+def short(steps: list[dict[str, t.Any]]) -> list[str]:
+    out = []
+    for s in steps:
+        if s["action"] == "start":
+            out.append(f"{'restart' if s['restart'] else 'start'} {s['instance']}@{s['version']}")
+        else:
+            out.append(f"{s['from']}->{s['to']}")
+    return out
+
+
+V0, V1 = "2.28.0", "2.29.0"
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        # Fresh pair: the whole sequence, steps 2 to 6 of the issue.
+        (
+            pair(("active", V0), ("waiting", V0)),
+            [f"start secondary@{V1}", "primary->secondary", f"start primary@{V1}", "secondary->primary", f"start secondary@{V1}"],
+        ),
+        # Interrupted after the standby started on the target: carry on with the stop of the active one.
+        (pair(("active", V0), ("waiting", V1)), ["primary->secondary", f"start primary@{V1}", "secondary->primary", f"start secondary@{V1}"]),
+        # Interrupted after the takeover, the old primary still stopped on the old version.
+        (pair(("stopped", V0), ("active", V1)), [f"start primary@{V1}", "secondary->primary", f"start secondary@{V1}"]),
+        # Interrupted before the hand back.
+        (pair(("waiting", V1), ("active", V1)), ["secondary->primary", f"start secondary@{V1}"]),
+        # Interrupted after the hand back, the secondary not restarted yet.
+        (pair(("active", V1), ("stopped", V1)), [f"start secondary@{V1}"]),
+        # Done: nothing at all.
+        (pair(("active", V1), ("waiting", V1)), []),
+        # Standby missing or stuck on the same version: (re)start it, nothing else.
+        (pair(("active", V1), ("absent", None)), [f"start secondary@{V1}"]),
+        (pair(("active", V1), ("unknown", V1)), [f"restart secondary@{V1}"]),
+    ],
+)
+def test_upgrade_plan_resumes_from_any_state(state: dict[str, t.Any], expected: list[str]) -> None:
+    result = plan(state, "upgrade", V1)
+    assert result["error"] is None
+    assert short(result["steps"]) == expected
+    assert result["done"] is (expected == [])
+
+
+def test_upgrade_without_hand_back_leaves_the_secondary_active() -> None:
+    steps = plan(pair(("active", V0), ("waiting", V0)), "upgrade", V1, hand_back=False)["steps"]
+    assert short(steps) == [f"start secondary@{V1}", "primary->secondary", f"start primary@{V1}"]
+
+
+def test_upgrade_without_restart_old_leaves_stopped_instances_stopped() -> None:
+    steps = plan(pair(("active", V0), ("waiting", V0)), "upgrade", V1, restart_old=False)["steps"]
+    assert short(steps) == [f"start secondary@{V1}", "primary->secondary", "secondary->primary"]
+
+
+@pytest.mark.parametrize(
+    ("state", "version", "message"),
+    [
+        (pair(("stopped", V0), ("stopped", V0)), V1, "no instance of the pair holds the lock"),
+        (pair(("active", V0), ("active", V0)), V1, "two instances are seen as active"),
+        (pair(("active", V1), ("waiting", V1), db_version="2.29.0"), "2.28.0", "newer than the target 2.28.0"),
+        (pair(("active", V1), ("waiting", V1)), "latest", "is not a version"),
+        ({"instances": {"primary": {"state": "active", "version": V0}}}, V1, "exactly two instances"),
+    ],
+)
+def test_upgrade_refusals_name_the_problem(state: dict[str, t.Any], version: str, message: str) -> None:
+    result = plan(state, "upgrade", version)
+    assert result["steps"] == []
+    assert message in result["error"]
+
+
+def test_same_version_as_the_database_is_not_a_downgrade() -> None:
+    assert plan(pair(("active", V0), ("waiting", V0), db_version=V0), "upgrade", V0)["steps"] == []
+
+
+@pytest.mark.parametrize(
+    ("state", "direction", "expected"),
+    [
+        (pair(("active", V1), ("waiting", V1)), "over", ["primary->secondary", f"start primary@{V1}"]),
+        (pair(("waiting", V1), ("active", V1)), "over", []),
+        (pair(("waiting", V1), ("active", V1)), "back", ["secondary->primary", f"start secondary@{V1}"]),
+        (pair(("active", V1), ("waiting", V1)), "back", []),
+        # Standby down before a switchover: start it on the active's version first.
+        (pair(("active", V1), ("stopped", V1)), "over", [f"start secondary@{V1}", "primary->secondary", f"start primary@{V1}"]),
+        # Back from maintenance where the primary was left stopped: restart it as the standby first.
+        (pair(("stopped", V1), ("active", V1)), "back", [f"start primary@{V1}", "secondary->primary", f"start secondary@{V1}"]),
+    ],
+)
+def test_switchover_plan_is_idempotent_per_direction(state: dict[str, t.Any], direction: str, expected: list[str]) -> None:
+    assert short(plan(state, "switchover", direction=direction)["steps"]) == expected
+
+
+def test_unknown_action_and_direction_are_refused() -> None:
+    assert "handover_action 'rollout'" in plan(pair(("active", V1), ("waiting", V1)), "rollout")["error"]
+    assert "direction 'sideways'" in plan(pair(("active", V1), ("waiting", V1)), "switchover", direction="sideways")["error"]
+
+
+def test_describe_and_filter_give_the_plan_in_words() -> None:
+    state = pair(("active", V0), ("waiting", V0))
+    result = handover_plan(state, "upgrade", version=V1)
+    assert result["lines"][0].startswith("1. start secondary (p-secondary) on 2.29.0 and prove it waits for the lock")
+    assert result["lines"][1].startswith("2. stop primary gracefully (SIGTERM, lease released) and prove secondary takes the lock")
+    assert describe([], state["instances"]) == []
+
+
+def test_filter_rejects_a_non_dict_state() -> None:
+    from ansible.errors import AnsibleFilterError
+
+    with pytest.raises(AnsibleFilterError, match="expects the pair state as a dict, got list"):
+        handover_plan([], "upgrade", version=V1)
