@@ -442,8 +442,9 @@ def test_login_without_select_on_node_versions_warns(lab: Lab, role: str) -> Non
 
 
 def test_session_is_read_only(lab: Lab) -> None:
-    from ansible_collections.nodeops.chainlink.plugins.module_utils._postgres import PostgresClient, PostgresError
     from ansible.module_utils.testing import patch_module_args
+
+    from ansible_collections.nodeops.chainlink.plugins.module_utils._postgres import PostgresClient, PostgresError
 
     with patch_module_args(lab.args()):
         client = PostgresClient(argument_spec={})
