@@ -39,8 +39,8 @@ PRESETS: dict[str, tuple[str, ...]] = {
 
 MATCH_ON = ("msg", "line")
 
-# CSI sequences (colours, cursor movement) and the two-byte escapes; enough for zap's and fatih/color's output.
-_ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
+# CSI sequences (colours, cursor movement), OSC strings (titles, links) and the two-byte escapes.
+_ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-~])")
 
 # The node's "pretty console" line: RFC3339 timestamp, [LEVEL] padded to 8, message padded to 50, caller padded
 # to 32, then sorted key=value pairs, each followed by one space (chainlink-node.md section 5, "Format").
