@@ -52,6 +52,9 @@ options:
       - V(holder_changed) - the lock is held by an instance other than O(app_id) (the old holder).
       - V(connected) - an instance with O(app_id) and/or O(version) is connected to the database.
       - When not set, the module inspects once and returns.
+      - Holding the lock is not being active. In dual mode a new holder may still be retrying the advisory lock (every
+        second), and every node runs its migrations after taking the lock. Wait for the node's C(booted) log line
+        (M(nodeops.chainlink.log_wait)) to know it is active.
     type: str
     choices: [held, free, holder, holder_changed, connected]
   app_id:

@@ -12,6 +12,7 @@ import contextlib
 import datetime
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -28,6 +29,7 @@ from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import DEF
 from ansible_collections.nodeops.chainlink.plugins.modules import lock_info
 from tests.support.ansible_module import run_module, warning_messages
 from tests.support.postgres import PostgresServer, free_port
+from tests.support.sim import SimFactory
 
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
@@ -645,3 +647,99 @@ def test_ansible_cli_wrong_password_masked(lab: Lab) -> None:
     assert result["failed"] is True
     assert "password authentication failed" in result["msg"]
     assert "Wr0ngPassw0rd" not in result["_stdout"]
+
+
+# -- with real chainlink-sim nodes ----------------------------------------------------------------------------------
+
+
+def test_sim_holder_standby_and_node_versions(lab: Lab, sim_factory: SimFactory) -> None:
+    url = lab.server.url(lab.db)
+    primary = sim_factory.start("2.29.0", url)
+    primary.wait_booted()
+    standby = sim_factory.start("2.28.0", url)
+    standby.wait_waiting()
+    standby_id = standby.wait_app_id()
+    result = ok(lab.observe(wait_for="connected", app_id=standby_id, timeout=5))
+    assert result["state"] == "held"
+    assert result["holder"]["app_id"] == primary.app_id
+    assert result["holder"]["version"] == "2.29.0"
+    assert result["holder"]["client_addr"] == "127.0.0.1"
+    assert result["db_version"] == "2.29.0"  # written by the primary after it took the lock
+    assert [(i["app_id"], i["version"], i["holds_lease"]) for i in result["instances"]] == [(primary.app_id, "2.29.0", True), (standby_id, "2.28.0", False)]
+    assert 0 < result["lease"]["remaining_seconds"] <= 2  # the sims run with a 2 s lease
+    # The 2.28.0 standby would refuse to boot on this 2.29.0 database once it took the lock: the module says so up front.
+    assert any(f"instance {standby_id} runs version 2.28.0" in w for w in warning_messages(result))
+
+
+def test_sim_graceful_handover_seen_by_wait_for_holder_changed(lab: Lab, sim_factory: SimFactory) -> None:
+    url = lab.server.url(lab.db)
+    old = sim_factory.start("2.29.0", url)
+    old.wait_booted()
+    new = sim_factory.start("2.29.0", url)
+    new.wait_waiting()
+    old_id, new_id = old.app_id, new.wait_app_id()
+    before = ok(lab.observe(wait_for="holder", app_id=old_id, timeout=5))
+    assert before["holder"]["app_id"] == old_id
+    later(0.3, old.terminate)
+    result = ok(lab.observe(wait_for="holder_changed", app_id=old_id, timeout=15))
+    assert result["holder"]["app_id"] == new_id
+    assert result["lease"]["client_id"] == new_id
+    assert old.wait_exit(10) == 0
+    assert old.exited_at is not None
+    # The standby polls every 0.5 s (+-10 %) and the module every 0.1 s: the change is seen soon after the old node
+    # is gone (spec 4.7: within about one refresh interval of the end of its shutdown).
+    assert 0.3 <= result["waited"] < 10
+    assert [i["app_id"] for i in result["instances"]] == [new_id]
+
+
+def test_sim_dual_mode(lab: Lab, sim_factory: SimFactory) -> None:
+    url = lab.server.url(lab.db)
+    primary = sim_factory.start("1.11.0", url, locking_mode="dual")
+    primary.wait_booted()
+    standby = sim_factory.start("1.11.0", url, locking_mode="dual")
+    standby.wait_waiting()
+    result = ok(lab.observe())
+    assert result["state"] == "held"
+    assert result["advisory"]["held"] is True
+    assert result["advisory"]["app_id"] == primary.app_id
+    assert result["consistent"] is True
+    assert result["holder"]["pid"] == result["advisory"]["pid"]
+    assert [(i["app_id"], i["holds_lease"], i["holds_advisory"]) for i in result["instances"]] == [
+        (primary.app_id, True, True),
+        (standby.wait_app_id(), False, False),
+    ]
+    assert result["db_version"] == "1.11.0"
+    primary.terminate()
+    assert primary.wait_exit(10) == 0
+    standby.wait_booted(10)  # booted means both locks taken
+    after = ok(lab.observe(wait_for="holder", app_id=standby.app_id, timeout=5))
+    assert after["advisory"]["app_id"] == standby.app_id
+    assert after["consistent"] is True
+
+
+def test_sim_dual_mode_split_while_the_primary_is_frozen(lab: Lab, sim_factory: SimFactory) -> None:
+    url = lab.server.url(lab.db)
+    primary = sim_factory.start("1.11.0", url, locking_mode="dual")
+    primary.wait_booted()
+    standby = sim_factory.start("1.11.0", url, locking_mode="dual")
+    standby_id = standby.wait_app_id()
+    # A frozen primary stops refreshing its lease but its session keeps the advisory lock: the standby takes the
+    # lease when it expires, then waits for the advisory lock (the split that `consistent` exists to show).
+    primary.proc.send_signal(signal.SIGSTOP)
+    try:
+        standby.wait_for_line("holds the advisory lock, waiting", 10)
+        split = ok(lab.observe())
+        assert split["lease"]["client_id"] == standby_id
+        assert split["advisory"]["app_id"] == primary.app_id
+        assert split["consistent"] is False
+        failed = lab.observe(wait_for="holder", app_id=standby_id, timeout=0.3)
+        assert failed["failed"] is True
+        assert f"stop the advisory holder (pid {split['advisory']['pid']})" in failed["msg"]
+    finally:
+        primary.proc.send_signal(signal.SIGCONT)
+    # Thawed, the primary finds another owner of the lease and exits; the standby gets the advisory lock too.
+    assert primary.wait_exit(10) == 1
+    standby.wait_booted(10)  # it retries the advisory lock every second; booted means it has both
+    result = ok(lab.observe(wait_for="holder", app_id=standby_id, timeout=10))
+    assert result["consistent"] is True
+    assert result["advisory"]["app_id"] == standby_id
