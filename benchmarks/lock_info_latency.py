@@ -114,7 +114,9 @@ class PairDatabase:
 def bench_inspection(db: PairDatabase, count: int) -> dict[str, t.Any]:
     with patch_module_args(db.module_args()):
         client = PostgresClient(argument_spec={}, application_name="nodeops.chainlink.lock_info")
-    params = lock_info.Parameters.from_params({**client.params, **lock_info_defaults()})
+    params = lock_info.Parameters.from_params(
+        {**client.params, "lease_table": "lease_lock", "advisory_lock_id": 1027321974924625846, "timeout": 60, "poll_interval": 0.1}
+    )
     inspector = lock_info.LockInspector(client, params)
     client.connect(read_only=True, statement_timeout=10)
     try:
@@ -132,10 +134,6 @@ def bench_inspection(db: PairDatabase, count: int) -> dict[str, t.Any]:
     finally:
         client.close()
     return {"ms": summary(samples), "distinct_statements": statements, "round_trips_per_inspection": 1 if statements == 1 else None}
-
-
-def lock_info_defaults() -> dict[str, t.Any]:
-    return {"lease_table": "lease_lock", "advisory_lock_id": 1027321974924625846, "wait_for": None, "app_id": None, "version": None, "timeout": 60, "poll_interval": 0.1}
 
 
 def bench_module_run(db: PairDatabase, count: int) -> dict[str, t.Any]:
@@ -159,10 +157,10 @@ def bench_wait_reaction(db: PairDatabase, changes: int, poll_interval: float) ->
         moved_at: list[float] = []
         delay = 0.2 + rng.random() * 0.3  # a random phase against the module's poll schedule
 
-        def move(new_holder: str = new, wait: float = delay) -> None:
+        def move(new_holder: str = new, wait: float = delay, stamps: list[float] = moved_at) -> None:
             time.sleep(wait)
             db.set_holder(new_holder)
-            moved_at.append(time.monotonic())
+            stamps.append(time.monotonic())
 
         thread = threading.Thread(target=move, daemon=True)
         thread.start()
@@ -216,7 +214,7 @@ def main() -> int:
         if server is not None:
             server.stop()
 
-    result = {
+    result: dict[str, t.Any] = {
         "benchmark": "lock_info_latency",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(), "postgresql": pg_version},
