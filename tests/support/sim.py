@@ -46,6 +46,8 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "py
 BOOTED_RE = r"Chainlink booted in \d+\.\d\ds"
 WAITING_RE = r"waiting for lease to expire|holds the advisory lock, waiting"
 LEASE_LOST_RE = r"Another node has taken the lease, exiting immediately"
+SHUTDOWN_RE = re.compile(r"Shutting down due to \w+ signal received|exiting immediately")
+_BOOTED = re.compile(BOOTED_RE)
 _APP_ID_RE = re.compile(r"appID[=\":]+([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 API_EMAIL = "sim@example.com"
 API_PASSWORD = "sim-api-password-1"
@@ -85,6 +87,8 @@ class SimNode:
         self._lines: list[LogLine] = []
         self._cond = threading.Condition()
         self._app_id: str | None = None
+        self.booted_at: float | None = None
+        self.stopping_at: float | None = None
         self._reader = threading.Thread(target=self._read, name=f"sim-{proc.pid}-stderr", daemon=True)
         self._reader.start()
 
@@ -189,6 +193,10 @@ class SimNode:
                         found = _APP_ID_RE.search(line.text)
                         if found:
                             self._app_id = found[1]
+                    if self.booted_at is None and _BOOTED.search(line.text):
+                        self.booted_at = line.at
+                    if self.stopping_at is None and SHUTDOWN_RE.search(line.text):
+                        self.stopping_at = line.at
                     self._cond.notify_all()
         self.proc.wait()
         with self._cond:
@@ -251,6 +259,11 @@ class SimNode:
         if value is None:
             raise AssertionError(f"no appID in the log:\n{self.log_text()}")
         return value
+
+    @property
+    def active(self) -> bool:
+        """Booted, not yet shutting down (signal or lost lock), and the process is alive: doing the node's work."""
+        return self.booted_at is not None and self.stopping_at is None and self.proc.poll() is None
 
     @property
     def base_url(self) -> str:

@@ -113,9 +113,8 @@ def parse_args(argv: list[str], behaviour: Behaviour) -> Invocation:
         return inv
     if not rest or rest[0] not in ("node", "local"):
         raise UsageError(f"unknown command {rest[0]!r}" if rest else "no command given")
-    rest = rest[1:]
-    if not behaviour.is_v1:
-        rest = _parse_flags(rest, NODE_V2, inv)
+    # 1.x's "local" command has no flags of its own; 2.x's "node" carries -config/-secrets.
+    rest = _parse_flags(rest[1:], () if behaviour.is_v1 else NODE_V2, inv)
     if inv.show_help:
         return inv
     if not rest or rest[0] not in ("start", "node", "n"):

@@ -193,6 +193,9 @@ class Node:
         The signals are blocked and taken by a thread with sigwait, so no handler ever runs inside a logging call.
         """
         sigs = {signal.SIGTERM, signal.SIGINT}
+        for sig in sigs:
+            # A non-default disposition: as PID 1 in a container, the kernel drops signals left at SIG_DFL.
+            signal.signal(sig, lambda *_: None)
         signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
 
         def watch() -> None:
