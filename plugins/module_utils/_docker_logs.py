@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import http.client
 import math
 import re
@@ -57,14 +58,24 @@ class WaitTimeout(Exception):
 
 def parse_timestamp_ns(text: str) -> int | None:
     """RFC3339 (with up to nanosecond fractions) to nanoseconds since the epoch; Docker's zero time gives None."""
+    if len(text) == 30 and text[19] == "." and text[29] == "Z" and text[20:29].isdigit():
+        seconds = _epoch_seconds(text[:19], "Z")  # Docker's own fixed-width form: the fast path
+        return None if seconds is None else seconds * _NS + int(text[20:29])
     found = _TIMESTAMP_RE.match(text.strip())
     if found is None:
         raise ValueError(f"not an RFC3339 timestamp: {text!r}")
     base, fraction, zone = found.groups()
-    stamp = dt.datetime.fromisoformat(base + ("+00:00" if zone == "Z" else zone))
-    if stamp.year <= 1:
+    seconds = _epoch_seconds(base, zone)
+    if seconds is None:
         return None
-    return int(stamp.timestamp()) * _NS + int((fraction or "0").ljust(9, "0"))
+    return seconds * _NS + int((fraction or "0").ljust(9, "0"))
+
+
+@functools.lru_cache(maxsize=64)
+def _epoch_seconds(base: str, zone: str) -> int | None:
+    # Cached: a busy log has thousands of lines within the same second, and datetime parsing is the costly part.
+    stamp = dt.datetime.fromisoformat(base + ("+00:00" if zone == "Z" else zone))
+    return None if stamp.year <= 1 else int(stamp.timestamp())
 
 
 def format_timestamp_ns(ns: int) -> str:
@@ -115,16 +126,14 @@ def run_window_start_ns(started_ns: int | None, finished_ns: int | None) -> int:
 # --- stream decoding ----------------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class RawLine:
+class RawLine(t.NamedTuple):  # a tuple: one is built per log line, and tuples are the cheapest to build
     timestamp: str  # Docker's, RFC3339 with nanoseconds ('' if the line carried none)
     ts_ns: int
     stream: str
     line: str
 
 
-@dataclasses.dataclass(frozen=True)
-class LogLine:
+class LogLine(t.NamedTuple):
     raw: RawLine
     parsed: ParsedLine
 
@@ -171,13 +180,15 @@ class LogStreamDecoder:
                 for piece in chunk.split(b"\n")[:-1]:
                     self._message("stdout", piece + b"\n", lines)
             return lines
-        while len(self._buffer) >= _HEADER.size:
-            stream_id, length = _HEADER.unpack_from(self._buffer)
-            if len(self._buffer) < _HEADER.size + length:
+        buffer, pos, size = self._buffer, 0, len(self._buffer)
+        while size - pos >= _HEADER.size:
+            stream_id, length = _HEADER.unpack_from(buffer, pos)
+            end = pos + _HEADER.size + length
+            if end > size:
                 break
-            payload = bytes(self._buffer[_HEADER.size : _HEADER.size + length])
-            del self._buffer[: _HEADER.size + length]
-            self._message(_STREAMS.get(stream_id, str(stream_id)), payload, lines)
+            self._message(_STREAMS.get(stream_id, str(stream_id)), bytes(buffer[pos + _HEADER.size : end]), lines)
+            pos = end
+        del buffer[:pos]
         return lines
 
     def flush(self) -> list[RawLine]:
@@ -193,6 +204,9 @@ class LogStreamDecoder:
 
     def _message(self, stream: str, payload: bytes, lines: list[RawLine]) -> None:
         stamp, body = _split_timestamp(payload)
+        if not self._pending and body[-1:] == b"\n" and body.find(b"\n") == len(body) - 1:
+            lines.append(_raw_line(stamp, stream, body[:-1]))  # the usual case: one whole line
+            return
         pending = self._pending.pop(stream, None)
         if pending is not None:
             stamp, body = pending[0], bytes(pending[1]) + body
@@ -203,6 +217,9 @@ class LogStreamDecoder:
 
 
 def _split_timestamp(payload: bytes) -> tuple[str, bytes]:
+    if payload[30:31] == b" " and payload[29:30] == b"Z" and payload[19:20] == b".":
+        # Docker's fixed-width RFC3339Nano in UTC, e.g. 2026-11-27T05:40:01.123456789Z (checked when parsed).
+        return payload[:30].decode("ascii", "replace"), payload[31:]
     head, sep, body = payload.partition(b" ")
     if sep and head[:1].isdigit():
         stamp = head.decode("ascii", "replace")
@@ -212,8 +229,11 @@ def _split_timestamp(payload: bytes) -> tuple[str, bytes]:
 
 
 def _raw_line(stamp: str, stream: str, data: bytes) -> RawLine:
-    ts_ns = (parse_timestamp_ns(stamp) or 0) if stamp else 0
-    return RawLine(timestamp=stamp, ts_ns=ts_ns, stream=stream, line=data.decode("utf-8", "replace").rstrip("\r"))
+    try:
+        ts_ns = (parse_timestamp_ns(stamp) or 0) if stamp else 0
+    except ValueError:
+        stamp, ts_ns, data = "", 0, stamp.encode() + b" " + data
+    return RawLine(stamp, ts_ns, stream, data.decode("utf-8", "replace").rstrip("\r"))
 
 
 # --- the client ---------------------------------------------------------------------------------------------------
@@ -263,7 +283,12 @@ class ContainerState:
 
     def how_it_ended(self) -> str:
         """E.g. ``exited with code 1 at 2026-...Z (OOM killed)``."""
-        text = f"{self.status} with code {self.exit_code} at {self.finished_at}" if self.status == "exited" else f"is {self.status or 'not running'}"
+        if self.status == "exited":
+            text = f"exited with code {self.exit_code} at {self.finished_at}"
+        elif self.status == "restarting":
+            text = f"is restarting (the last run exited with code {self.exit_code} at {self.finished_at})"
+        else:
+            text = f"is {self.status or 'not running'}"
         if self.oom_killed:
             text += " (OOM killed)"
         if self.error:

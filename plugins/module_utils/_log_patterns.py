@@ -58,8 +58,7 @@ class PatternError(ValueError):
     """A regex or preset the user gave cannot be used; the message names it and says how to fix it."""
 
 
-@dataclasses.dataclass(frozen=True)
-class ParsedLine:
+class ParsedLine(t.NamedTuple):  # a tuple: one is built per log line, and tuples are the cheapest to build
     """What a log line says, independent of its format."""
 
     msg: str  # the message matched by default (ANSI codes stripped)
@@ -70,7 +69,7 @@ class ParsedLine:
 
 
 def strip_ansi(text: str) -> str:
-    return _ANSI_RE.sub("", text)
+    return _ANSI_RE.sub("", text) if "\x1b" in text else text
 
 
 def parse_console_fields(details: str) -> dict[str, str]:
@@ -195,12 +194,15 @@ def build_fail_on(entries: list[str], match_on: str) -> list[Pattern]:
     ]
 
 
-@dataclasses.dataclass
-class Verdict:
+class Verdict(t.NamedTuple):
     """What one line meant: it hit a fail_on pattern, it counted towards the wait, or neither."""
 
     failed_by: Pattern | None = None
     matched: bool = False
+
+
+_NO_MATCH = Verdict()
+_MATCHED = Verdict(matched=True)
 
 
 class Matcher:
@@ -229,11 +231,12 @@ class Matcher:
             if pattern.search(line):
                 return Verdict(failed_by=pattern)
         hits = [index for index, pattern in enumerate(self.patterns) if pattern.search(line)]
+        if not hits:
+            return _NO_MATCH
         for index in hits:
             self.counts[index] += 1
-        if hits:
-            self.lines_matched += 1
-        return Verdict(matched=bool(hits))
+        self.lines_matched += 1
+        return _MATCHED
 
     @property
     def done(self) -> bool:

@@ -391,7 +391,7 @@ class LogWaiter:
                     f"'{container.name}' ({self.matcher.progress()}, lines since {self._since_text()})."
                 ) from None
             now = self.client.inspect_container(container.id)
-            if now is None:
+            if now is None or now.status == "removing":
                 raise self._failure(f"Container '{container.name}' was removed while waiting for {self.matcher.describe()} ({self.matcher.progress()}).")
             self.container = now
             if now.started_at != container.started_at:
