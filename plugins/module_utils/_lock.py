@@ -101,12 +101,12 @@ def parse_application_name(value: str | None) -> AppName | None:
         # Only a (possibly cut) version survived; the name and app ID were cut away.
         version = rest.strip() or None
         return AppName(version=version, name=None, app_id=None, truncated=True) if truncated else None
-    version_part, _, tail = rest.partition("|")
+    version_part, tail = rest.split("|", 1)
     version = version_part.strip() or None
-    name, sep, app_id = tail.partition("|")
-    if not sep:
+    if "|" not in tail:
         # "Chainlink 1.2.3 |App" (the node had no app ID), or cut inside the name.
-        return AppName(version=version, name=name or None, app_id=None, truncated=truncated)
+        return AppName(version=version, name=tail or None, app_id=None, truncated=truncated)
+    name, app_id = tail.split("|", 1)
     app_id = app_id.lower()
     if not _APP_ID_PREFIX.fullmatch(app_id):
         return None

@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # Copyright: contributors to nodeops.chainlink
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # ruff: noqa: E402 -- the imports follow DOCUMENTATION, EXAMPLES and RETURN (house style 6.3)
 

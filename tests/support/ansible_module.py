@@ -9,6 +9,7 @@ import json
 import typing as t
 from unittest import mock
 
+from ansible.module_utils import _internal as module_utils_internal
 from ansible.module_utils import basic
 from ansible.module_utils.common import json as module_json
 from ansible.module_utils.common import warnings
@@ -32,7 +33,14 @@ def run_module(main: t.Callable[[], None], args: dict[str, t.Any]) -> dict[str, 
     warnings._global_warnings.clear()
     warnings._global_deprecations.clear()
     # exit_json/fail_json end with sys.exit(): the result has been captured by then.
-    with patch_module_args(args), mock.patch.object(basic.AnsibleModule, "_record_module_result", record), contextlib.suppress(SystemExit):
+    # Module code must not think it runs on the controller (true once any test imported controller code): warnings
+    # would go to the display instead of into the result.
+    with (
+        patch_module_args(args),
+        mock.patch.object(basic.AnsibleModule, "_record_module_result", record),
+        mock.patch.object(module_utils_internal, "is_controller", False),
+        contextlib.suppress(SystemExit),
+    ):
         main()
     if not captured:
         raise RuntimeError("the module returned without calling exit_json or fail_json")
