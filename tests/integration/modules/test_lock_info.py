@@ -29,7 +29,7 @@ from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import DEF
 from ansible_collections.nodeops.chainlink.plugins.modules import lock_info
 from tests.support.ansible_module import run_module, warning_messages
 from tests.support.postgres import PostgresServer, free_port
-from tests.support.sim import SimFactory
+from tests.support.sim import SimFactory, SimNode
 
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
@@ -652,12 +652,18 @@ def test_ansible_cli_wrong_password_masked(lab: Lab) -> None:
 # -- with real chainlink-sim nodes ----------------------------------------------------------------------------------
 
 
-def test_sim_holder_standby_and_node_versions(lab: Lab, sim_factory: SimFactory) -> None:
+def start_pair(lab: Lab, sim_factory: SimFactory, primary_version: str, standby_version: str, **options: t.Any) -> tuple[SimNode, SimNode]:
+    """A booted primary and a standby waiting for the lock, on the lab's database."""
     url = lab.server.url(lab.db)
-    primary = sim_factory.start("2.29.0", url)
+    primary = sim_factory.start(primary_version, url, **options)
     primary.wait_booted()
-    standby = sim_factory.start("2.28.0", url)
+    standby = sim_factory.start(standby_version, url, **options)
     standby.wait_waiting()
+    return primary, standby
+
+
+def test_sim_holder_standby_and_node_versions(lab: Lab, sim_factory: SimFactory) -> None:
+    primary, standby = start_pair(lab, sim_factory, "2.29.0", "2.28.0")
     standby_id = standby.wait_app_id()
     result = ok(lab.observe(wait_for="connected", app_id=standby_id, timeout=5))
     assert result["state"] == "held"
@@ -672,11 +678,7 @@ def test_sim_holder_standby_and_node_versions(lab: Lab, sim_factory: SimFactory)
 
 
 def test_sim_graceful_handover_seen_by_wait_for_holder_changed(lab: Lab, sim_factory: SimFactory) -> None:
-    url = lab.server.url(lab.db)
-    old = sim_factory.start("2.29.0", url)
-    old.wait_booted()
-    new = sim_factory.start("2.29.0", url)
-    new.wait_waiting()
+    old, new = start_pair(lab, sim_factory, "2.29.0", "2.29.0")
     old_id, new_id = old.app_id, new.wait_app_id()
     before = ok(lab.observe(wait_for="holder", app_id=old_id, timeout=5))
     assert before["holder"]["app_id"] == old_id
@@ -693,11 +695,7 @@ def test_sim_graceful_handover_seen_by_wait_for_holder_changed(lab: Lab, sim_fac
 
 
 def test_sim_dual_mode(lab: Lab, sim_factory: SimFactory) -> None:
-    url = lab.server.url(lab.db)
-    primary = sim_factory.start("1.11.0", url, locking_mode="dual")
-    primary.wait_booted()
-    standby = sim_factory.start("1.11.0", url, locking_mode="dual")
-    standby.wait_waiting()
+    primary, standby = start_pair(lab, sim_factory, "1.11.0", "1.11.0", locking_mode="dual")
     result = ok(lab.observe())
     assert result["state"] == "held"
     assert result["advisory"]["held"] is True
@@ -718,10 +716,7 @@ def test_sim_dual_mode(lab: Lab, sim_factory: SimFactory) -> None:
 
 
 def test_sim_dual_mode_split_while_the_primary_is_frozen(lab: Lab, sim_factory: SimFactory) -> None:
-    url = lab.server.url(lab.db)
-    primary = sim_factory.start("1.11.0", url, locking_mode="dual")
-    primary.wait_booted()
-    standby = sim_factory.start("1.11.0", url, locking_mode="dual")
+    primary, standby = start_pair(lab, sim_factory, "1.11.0", "1.11.0", locking_mode="dual")
     standby_id = standby.wait_app_id()
     # A frozen primary stops refreshing its lease but its session keeps the advisory lock: the standby takes the
     # lease when it expires, then waits for the advisory lock (the split that `consistent` exists to show).
