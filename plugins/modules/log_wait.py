@@ -1,9 +1,8 @@
 #!/usr/bin/python
 # Copyright: contributors to nodeops.chainlink
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-
-# Ansible modules keep their documentation strings above the imports.
-# ruff: noqa: E402
+# ruff: noqa: E402 -- the imports follow DOCUMENTATION, EXAMPLES and RETURN (house style 6.3)
 
 from __future__ import annotations
 
@@ -223,7 +222,7 @@ matched:
       type: dict
       sample: {"appID": "8f0c1d5e-3b4a-4c4e-9f21-6a1b2c3d4e5f", "logger": "RunNode"}
 fields:
-  description: The O(matched[].fields) of the last matched line, for example C(result.fields.appID).
+  description: The RV(matched[].fields) of the last matched line, for example C(result.fields.appID).
   returned: success
   type: dict
   sample: {"appID": "8f0c1d5e-3b4a-4c4e-9f21-6a1b2c3d4e5f", "logger": "RunNode"}
@@ -274,7 +273,7 @@ last_lines:
   elements: str
   sample: ['2026-11-27T05:40:01.123891342Z 2026-11-27T05:40:01Z [INFO]  Another application is currently holding ...']
 failed_line:
-  description: The line that matched O(fail_on), in the O(matched[]) format.
+  description: The line that matched O(fail_on), in the format of the RV(matched) entries.
   returned: when a O(fail_on) pattern matched
   type: dict
 """
