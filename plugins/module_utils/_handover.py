@@ -40,9 +40,13 @@ def _versions_equal(left: str | None, right: str | None) -> bool:
         return left == right
 
 
-def _start(instance: str, version: str, info: t.Mapping[str, t.Any], why: str) -> dict[str, t.Any]:
+def _start(instance: str, version: str, info: t.Mapping[str, t.Any], why: str, phase: str = "start_standby") -> dict[str, t.Any]:
     restart = info.get("state") in ("unknown", "waiting", "active") and _versions_equal(info.get("version"), version)
-    return {"action": "start", "instance": instance, "version": version, "restart": bool(restart), "why": why}
+    return {"action": "start", "phase": phase, "instance": instance, "version": version, "restart": bool(restart), "why": why}
+
+
+def _handover(frm: str, to: str, why: str, phase: str = "takeover") -> dict[str, t.Any]:
+    return {"action": "handover", "phase": phase, "from": frm, "to": to, "why": why}
 
 
 def _check(state: t.Mapping[str, t.Any], preferred: str) -> tuple[str, str, dict[str, dict[str, t.Any]]]:
@@ -84,14 +88,14 @@ def plan_upgrade(
     if not (inst[other]["state"] == "waiting" and _versions_equal(inst[other].get("version"), version)):
         steps.append(_start(other, version, inst[other], f"the standby must wait on {version} before the active one is stopped"))
     if not _versions_equal(inst[active].get("version"), version):
-        steps.append({"action": "handover", "from": active, "to": other, "why": f"{active} runs {inst[active].get('version')}, not {version}"})
+        steps.append(_handover(active, other, f"{active} runs {inst[active].get('version')}, not {version}"))
         if restart_old:
-            steps.append(_start(active, version, {"state": "stopped"}, f"{active} comes back on {version} as the standby"))
+            steps.append(_start(active, version, {"state": "stopped"}, f"{active} comes back on {version} as the standby", "restart_old"))
         active, other = other, active
     if hand_back and active != preferred:
-        steps.append({"action": "handover", "from": active, "to": preferred, "why": f"hand the lock back to the preferred instance {preferred}"})
+        steps.append(_handover(active, preferred, f"hand the lock back to the preferred instance {preferred}", "hand_back"))
         if restart_old:
-            steps.append(_start(active, version, {"state": "stopped"}, f"{active} comes back as the standby"))
+            steps.append(_start(active, version, {"state": "stopped"}, f"{active} comes back as the standby", "restart_old"))
     return steps
 
 
@@ -111,9 +115,9 @@ def plan_switchover(state: t.Mapping[str, t.Any], direction: str = "over", prefe
         return steps
     if inst[target]["state"] != "waiting" or not _versions_equal(inst[target].get("version"), version):
         steps.append(_start(target, version, inst[target], f"{target} must wait on {version} before {active} is stopped"))
-    steps.append({"action": "handover", "from": active, "to": target, "why": f"move the lock to {target} ({direction})"})
+    steps.append(_handover(active, target, f"move the lock to {target} ({direction})"))
     if restart_old:
-        steps.append(_start(active, version, {"state": "stopped"}, f"{active} comes back as the standby"))
+        steps.append(_start(active, version, {"state": "stopped"}, f"{active} comes back as the standby", "restart_old"))
     return steps
 
 
