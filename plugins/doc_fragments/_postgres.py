@@ -48,6 +48,7 @@ options:
     description:
       - Seconds to wait for the connection to open (libpq's C(connect_timeout)).
       - Also the limit for each query, so a table locked by someone else cannot hang the module.
+      - V(0) waits forever for both.
     type: int
     default: 10
   login_url:

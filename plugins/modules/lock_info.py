@@ -355,6 +355,7 @@ if PSYCOPG2_IMPORT_ERROR is None:
 UNDEFINED_TABLE = "42P01"
 UNDEFINED_COLUMN = "42703"
 INSUFFICIENT_PRIVILEGE = "42501"
+QUERY_CANCELED = "57014"
 VERSIONS_TABLE = "node_versions"
 
 
@@ -460,6 +461,12 @@ class LockInspector:
                 if exc.pgcode in (UNDEFINED_TABLE, INSUFFICIENT_PRIVILEGE) and shape != (False, False):
                     shape = (False, False)  # learn what exists and is readable from the catalog-only form
                     continue
+                if exc.pgcode == QUERY_CANCELED:
+                    raise PostgresError(
+                        f"{exc}: the query took longer than connect_timeout ({self.client.params['connect_timeout']}s);"
+                        f" something may hold an exclusive lock on {self.params.table_display} (a migration, LOCK TABLE, VACUUM FULL)",
+                        pgcode=exc.pgcode,
+                    ) from None
                 if exc.pgcode == UNDEFINED_COLUMN:
                     raise PostgresError(
                         f"{self.params.table_display} or {VERSIONS_TABLE} lacks a column the node uses"
@@ -480,6 +487,11 @@ class LockInspector:
                 return raw
             shape = wanted
         raise PostgresError(f"the tables {self.params.table_display} and {VERSIONS_TABLE} kept appearing and disappearing while reading them; try again")
+
+    def _connect(self) -> None:
+        # connect_timeout also bounds each query; 0 means no limit for both, as in libpq.
+        limit = self.client.params["connect_timeout"]
+        self.client.connect(read_only=True, statement_timeout=float(limit) if limit and limit > 0 else None)
 
     def inspect(self) -> dict[str, t.Any]:
         raw = self.read()
@@ -513,7 +525,7 @@ class LockInspector:
     def run(self) -> dict[str, t.Any]:
         p = self.params
         start = time.monotonic()
-        self.client.connect(read_only=True, statement_timeout=float(self.client.params["connect_timeout"]))
+        self._connect()
         report = self.inspect()
         if p.wait_for is not None:
             report = self.wait(report, start)
@@ -540,7 +552,7 @@ class LockInspector:
             time.sleep(max(0.0, min(start + tick * p.poll_interval, deadline) - time.monotonic()))
             try:
                 if not self.client.connected:
-                    self.client.connect(read_only=True, statement_timeout=float(self.client.params["connect_timeout"]))
+                    self._connect()
                 report = self.inspect()
                 last_error = None
             except PostgresError as exc:

@@ -488,6 +488,25 @@ def test_url_with_overrides(lab: Lab) -> None:
     assert lab.server.password not in json.dumps(result)
 
 
+def test_query_limit_follows_connect_timeout(lab: Lab) -> None:
+    lab.create_lease_table()
+    ok(lab.observe(connect_timeout=0))  # no limit at all, rather than a limit of 0 ms
+    # A migration holding the table exclusively: the module gives up after connect_timeout instead of hanging.
+    blocker = lab.session("migration")
+    blocker.autocommit = False
+    with blocker.cursor() as cur:
+        cur.execute("LOCK TABLE lease_lock IN ACCESS EXCLUSIVE MODE")
+    try:
+        started = time.monotonic()
+        result = lab.observe(connect_timeout=1)
+        assert result["failed"] is True
+        assert "canceling statement due to statement timeout" in result["msg"]
+        assert "something may hold an exclusive lock on lease_lock" in result["msg"]
+        assert 1 <= time.monotonic() - started < 5
+    finally:
+        blocker.rollback()
+
+
 def test_unreachable_port(lab: Lab) -> None:
     port = free_port()
     started = time.monotonic()
