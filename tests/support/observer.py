@@ -140,10 +140,7 @@ class LockObserver:
 
     def violations(self) -> list[Sample]:
         """Samples with two or more active nodes at once, or (lease mode) an active node while another holds a valid lease."""
-        return [
-            s for s in self.samples
-            if len(s.active) > 1 or (self.lease and not s.error and s.lease_valid and any(a != s.lease_holder for a in s.active))
-        ]
+        return [s for s in self.samples if len(s.active) > 1 or (self.lease and not s.error and s.lease_valid and any(a != s.lease_holder for a in s.active))]
 
     def holders(self) -> list[str]:
         """The sequence of distinct valid lease holders seen, in order."""

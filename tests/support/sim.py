@@ -45,6 +45,7 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "py
 
 BOOTED_RE = r"Chainlink booted in \d+\.\d\ds"
 WAITING_RE = r"waiting for lease to expire|holds the advisory lock, waiting"
+LISTENING_RE = r"Listening and serving HTTP on "
 LEASE_LOST_RE = r"Another node has taken the lease, exiting immediately"
 SHUTDOWN_RE = re.compile(r"Shutting down due to \w+ signal received|exiting immediately")
 _BOOTED = re.compile(BOOTED_RE)
@@ -132,16 +133,18 @@ class SimNode:
         }
         start_flags = (["-a", str(workdir / "api")] if api_file else []) + ["-p", str(workdir / "password")]
         if style == "env":
-            env.update({
-                "DATABASE_URL": database_url,
-                "LEASE_LOCK_DURATION": lease_duration,
-                "LEASE_LOCK_REFRESH_INTERVAL": refresh,
-                "CHAINLINK_PORT": str(port),
-                "JSON_CONSOLE": "true" if json_logs else "false",
-                "LOG_LEVEL": log_level,
-                "SIM_LISTEN_IP": "127.0.0.1",
-                "ROOT": str(workdir / ".chainlink"),
-            })
+            env.update(
+                {
+                    "DATABASE_URL": database_url,
+                    "LEASE_LOCK_DURATION": lease_duration,
+                    "LEASE_LOCK_REFRESH_INTERVAL": refresh,
+                    "CHAINLINK_PORT": str(port),
+                    "JSON_CONSOLE": "true" if json_logs else "false",
+                    "LOG_LEVEL": log_level,
+                    "SIM_LISTEN_IP": "127.0.0.1",
+                    "ROOT": str(workdir / ".chainlink"),
+                }
+            )
             if shutdown_grace is not None:
                 env["SHUTDOWN_GRACE_PERIOD"] = shutdown_grace
             if locking_mode is not None:
@@ -158,9 +161,7 @@ class SimNode:
                 f"{grace}RootDir = '{workdir / '.chainlink'}'\n\n[Log]\nLevel = '{log_level}'\nJSONConsole = {str(json_logs).lower()}\n\n"
                 "[Database.Lock]\n" + "\n".join(lock_lines) + f"\n\n[WebServer]\nHTTPPort = {port}\nListenIP = '127.0.0.1'\n\n{extra_toml}\n"
             )
-            (workdir / "secrets.toml").write_text(
-                f"[Database]\nURL = '{database_url}'\n\n[Password]\nKeystore = '{KEYSTORE_PASSWORD}'\n"
-            )
+            (workdir / "secrets.toml").write_text(f"[Database]\nURL = '{database_url}'\n\n[Password]\nKeystore = '{KEYSTORE_PASSWORD}'\n")
             files = ["-config", str(workdir / "config.toml"), "-secrets", str(workdir / "secrets.toml")]
             argv = [*files, "node", "start", *start_flags] if major < 2 else ["node", *files, "start", *start_flags]
         for key, value in (extra_env or {}).items():
@@ -243,6 +244,10 @@ class SimNode:
 
     def wait_booted(self, timeout: float = 15.0) -> LogLine:
         return self.wait_for_line(BOOTED_RE, timeout)
+
+    def wait_http(self, timeout: float = 15.0) -> LogLine:
+        """The web server is up (it starts after "booted"; a standby never gets here)."""
+        return self.wait_for_line(LISTENING_RE, timeout)
 
     def wait_waiting(self, timeout: float = 10.0) -> LogLine:
         return self.wait_for_line(WAITING_RE, timeout)

@@ -115,7 +115,7 @@ def parse_args(argv: list[str], behaviour: Behaviour) -> Invocation:
         raise UsageError(f"unknown command {rest[0]!r}" if rest else "no command given")
     # 1.x's "local" command has no flags of its own; 2.x's "node" carries -config/-secrets.
     rest = _parse_flags(rest[1:], () if behaviour.is_v1 else NODE_V2, inv)
-    if inv.show_help:
+    if _wants_help(inv):
         return inv
     if not rest or rest[0] not in ("start", "node", "n"):
         raise UsageError(f"unknown subcommand {rest[0]!r} (this double only implements 'start', aliases 'node' and 'n')" if rest else "no subcommand given")
@@ -125,6 +125,10 @@ def parse_args(argv: list[str], behaviour: Behaviour) -> Invocation:
     if inv.configs and behaviour.is_v1 and not behaviour.supports_toml:
         raise UsageError(f"flag provided but not defined: -config (TOML configuration needs v1.10.0 or later, this is {behaviour.version})")
     return inv
+
+
+def _wants_help(inv: Invocation) -> bool:
+    return inv.show_help
 
 
 def _read_secret_file(path: str, what: str) -> str:

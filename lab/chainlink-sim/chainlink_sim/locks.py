@@ -7,6 +7,7 @@ Spec sections 3 and 4; the checklist of 4.9 is followed point by point.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -42,9 +43,7 @@ CHECK_ADVISORY_SQL = (
     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND (classid::bigint << 32) | objid::bigint = %(id)s)"
 )
 
-WAITING_LEASE_MSG = (
-    "Another application is currently holding the database lease (or a previous instance exited uncleanly), waiting for lease to expire..."
-)
+WAITING_LEASE_MSG = "Another application is currently holding the database lease (or a previous instance exited uncleanly), waiting for lease to expire..."
 WAITING_ADVISORY_MSG = "Another application holds the advisory lock, waiting..."
 CONN_CLOSED_MSG = "DB connection was unexpectedly closed; checking out a new one"
 
@@ -92,10 +91,8 @@ def connect(database_url: str, app_name: str, timeout: float) -> psycopg2.extens
 
 def close_quietly(conn: psycopg2.extensions.connection | None) -> None:
     if conn is not None and not conn.closed:
-        try:
+        with contextlib.suppress(psycopg2.Error):
             conn.close()
-        except psycopg2.Error:
-            pass
 
 
 def _err(exc: BaseException) -> str:
@@ -183,10 +180,8 @@ class LeaseLock(_Dedicated):
                 return got
             except psycopg2.Error:
                 if not conn.closed:
-                    try:
+                    with contextlib.suppress(psycopg2.Error):
                         cur.execute("ROLLBACK")
-                    except psycopg2.Error:
-                        pass
                 raise
 
     def take_and_hold(self, stop: threading.Event) -> None:

@@ -17,7 +17,7 @@ LEVELS = {"debug": -1, "info": 0, "warn": 1, "error": 2, "crit": 3, "panic": 4, 
 def format_ts(now: float, unix_ts: bool) -> str | float:
     if unix_ts:
         return now
-    stamp = dt.datetime.fromtimestamp(now, tz=dt.timezone.utc)
+    stamp = dt.datetime.fromtimestamp(now, tz=dt.UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 

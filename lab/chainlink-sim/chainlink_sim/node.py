@@ -13,7 +13,6 @@ import typing as t
 import uuid
 
 import psycopg2
-import psycopg2.errors
 import psycopg2.extensions
 
 from .config import Config, ConfigError, env_flag, env_seconds, format_go_duration
@@ -30,7 +29,10 @@ UPSERT_NODE_VERSION_SQL = (
     "INSERT INTO node_versions (version, created_at) VALUES (%(v)s, NOW()) "
     "ON CONFLICT ((version IS NOT NULL)) DO UPDATE SET version = EXCLUDED.version, created_at = EXCLUDED.created_at"
 )
-USERS_SQL = "CREATE TABLE IF NOT EXISTS users (email text PRIMARY KEY, hashed_password text NOT NULL, role text NOT NULL DEFAULT 'admin', created_at timestamptz NOT NULL DEFAULT NOW())"
+USERS_SQL = (
+    "CREATE TABLE IF NOT EXISTS users "
+    "(email text PRIMARY KEY, hashed_password text NOT NULL, role text NOT NULL DEFAULT 'admin', created_at timestamptz NOT NULL DEFAULT NOW())"
+)
 JOB_RUNS_SQL = """CREATE TABLE IF NOT EXISTS sim_job_runs (
     id bigserial PRIMARY KEY,
     created_at timestamptz NOT NULL DEFAULT NOW(),
@@ -205,8 +207,9 @@ class Node:
             self.stop.set()
             if self.done.wait(self.cfg.shutdown_grace):
                 return
-            self.run_log.crit(f"Shutdown grace period of {format_go_duration(self.cfg.shutdown_grace)} exceeded, closing DB and exiting...",
-                              "cmd/shell_local.go:428")
+            self.run_log.crit(
+                f"Shutdown grace period of {format_go_duration(self.cfg.shutdown_grace)} exceeded, closing DB and exiting...", "cmd/shell_local.go:428"
+            )
             self.close_locked_db()
             os._exit(255)
 
@@ -215,8 +218,9 @@ class Node:
     # -- the run --------------------------------------------------------------------------------------------------
     def run(self) -> int:
         version = str(self.behaviour.version)
-        self.run_log.info(f"Starting Chainlink Node {version} at commit {self.behaviour.sha}", "cmd/shell_local.go:280",
-                          Version=version, SHA=self.behaviour.sha)
+        self.run_log.info(
+            f"Starting Chainlink Node {version} at commit {self.behaviour.sha}", "cmd/shell_local.go:280", Version=version, SHA=self.behaviour.sha
+        )
         self.install_signal_watcher()
         try:
             code = self._run()
@@ -250,8 +254,9 @@ class Node:
         jitter_sym = self.behaviour.symmetric_jitter
         if mode in ("lease", "dual"):
             lease_log = self.ldb_log.named("LeaseLock").with_(appID=self.app_id)
-            self.lease = LeaseLock(self.cfg, self.app_id, self.app_name, self.ldb_log, jitter_sym,
-                                   self._lost(lease_log, "Another node has taken the lease, exiting immediately"))
+            self.lease = LeaseLock(
+                self.cfg, self.app_id, self.app_name, self.ldb_log, jitter_sym, self._lost(lease_log, "Another node has taken the lease, exiting immediately")
+            )
             self.lease.log_tx_errors = self.behaviour.is_v1
             try:
                 self.lease.take_and_hold(self.stop)
@@ -261,8 +266,9 @@ class Node:
                 return f"opening db: failed to take initial lease on database: {exc}"
         if mode in ("advisorylock", "dual"):
             adv_log = self.ldb_log.named("AdvisoryLock").with_(advisoryLockID=self.cfg.advisory_lock_id)
-            self.advisory = AdvisoryLock(self.cfg, self.app_name, self.ldb_log, jitter_sym,
-                                         self._lost(adv_log, "Another node has taken the advisory lock, exiting immediately"))
+            self.advisory = AdvisoryLock(
+                self.cfg, self.app_name, self.ldb_log, jitter_sym, self._lost(adv_log, "Another node has taken the advisory lock, exiting immediately")
+            )
             try:
                 self.advisory.take_and_hold(self.stop)
             except LockError as exc:
@@ -300,8 +306,10 @@ class Node:
         with self.app_conn.cursor() as cur:
             try:
                 cur.execute("SELECT version FROM node_versions ORDER BY created_at DESC LIMIT 1")
-            except psycopg2.errors.UndefinedTable:
-                return
+            except psycopg2.Error as exc:
+                if exc.pgcode == "42P01":  # undefined_table: no node ever booted here
+                    return
+                raise
             row = cur.fetchone()
         if row is None:
             return

@@ -99,8 +99,11 @@ class WebServer:
                     return
                 token = secrets.token_hex(16)
                 web.sessions.add(token)
-                self._send(200, b'{"data":{"type":"session","id":"sessionID","attributes":{"authenticated":true}}}',
-                           headers={"Set-Cookie": f"clsession={token}; Path=/; HttpOnly"})
+                self._send(
+                    200,
+                    b'{"data":{"type":"session","id":"sessionID","attributes":{"authenticated":true}}}',
+                    headers={"Set-Cookie": f"clsession={token}; Path=/; HttpOnly"},
+                )
 
             def _authenticated(self) -> bool:
                 cookie = self.headers.get("Cookie", "")
@@ -117,22 +120,23 @@ class WebServer:
                     lines = "".join(f"ok {name}\n" if ok else f"! {name}\n\t{out}\n" for name, ok, out in checks)
                     self._send(status, lines.encode(), "text/plain; charset=utf-8")
                     return
-                data = [
-                    {"type": "checks", "id": name, "attributes": {"name": name, "status": "passing" if ok else "failing", "output": out}}
-                    for name, ok, out in checks
-                ]
-                self._send(status, json.dumps({"data": data}).encode(), "application/vnd.api+json")
+                self._send(status, _checks_document(checks), "application/vnd.api+json")
 
             def _readyz(self, query: dict[str, list[str]]) -> None:
                 checks = web.checks()
                 status = 200 if all(ok for _, ok, _ in checks) else 503
                 if "full" in query:
-                    data = [{"type": "checks", "id": n, "attributes": {"name": n, "status": "passing" if ok else "failing", "output": o}} for n, ok, o in checks]
-                    self._send(status, json.dumps({"data": data}).encode(), "application/vnd.api+json")
+                    self._send(status, _checks_document(checks), "application/vnd.api+json")
                 else:
                     self._send(status, b"", "text/plain")
 
         return Handler
+
+
+def _checks_document(checks: list[Check]) -> bytes:
+    """The JSON:API list of checks that /health and /readyz?full return."""
+    data = [{"type": "checks", "id": name, "attributes": {"name": name, "status": "passing" if ok else "failing", "output": out}} for name, ok, out in checks]
+    return json.dumps({"data": data}).encode()
 
 
 def _hash(password: str) -> str:

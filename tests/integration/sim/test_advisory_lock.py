@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from tests.integration.sim.conftest import V1, Db
+from tests.integration.sim.helpers import V1, Db
 from tests.support.sim import SimFactory
 
 LOCK_ID = 1027321974924625846

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.sim.conftest import V1, V2, Db
+from tests.integration.sim.helpers import V1, V2, Db
 from tests.support.sim import KEYSTORE_PASSWORD, SimFactory
 
 
@@ -79,7 +79,9 @@ def test_2x_image_default_command_with_env_config(db: Db, sim_factory: SimFactor
     seed.stop()
     port = seed.http_port + 1 if seed.http_port < 65535 else seed.http_port - 1
     node = sim_factory.start(
-        V2, db.url, port,
+        V2,
+        db.url,
+        port,
         args=["local", "node"],
         extra_env={
             "CL_CONFIG": f"[Database.Lock]\nLeaseDuration = '2s'\nLeaseRefreshInterval = '500ms'\n[WebServer]\nHTTPPort = {port}\nListenIP = '127.0.0.1'\n",
@@ -94,8 +96,12 @@ def test_2x_image_default_command_with_env_config(db: Db, sim_factory: SimFactor
 def test_missing_secrets_fail_before_the_lock(db: Db, sim_factory: SimFactory) -> None:
     node = sim_factory.start(V2, db.url, args=["node", "start"])
     assert node.wait_exit() == 1
-    assert node.log_text().strip().endswith(
-        "invalid secrets: 2 errors:\n\t- Database.URL: empty: must be provided and non-empty\n\t- Password.Keystore: empty: must be provided and non-empty"
+    assert (
+        node.log_text()
+        .strip()
+        .endswith(
+            "invalid secrets: 2 errors:\n\t- Database.URL: empty: must be provided and non-empty\n\t- Password.Keystore: empty: must be provided and non-empty"
+        )
     )
     assert not db.has_table("lease_lock")
 

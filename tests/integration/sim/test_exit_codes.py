@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-from tests.integration.sim.conftest import DURATION, REFRESH, V1, V2, Db
+from tests.integration.sim.helpers import DURATION, REFRESH, V1, V2, Db
 from tests.support.sim import SimFactory
 
 

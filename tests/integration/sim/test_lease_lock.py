@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from tests.integration.sim.conftest import V2, Db
+from tests.integration.sim.helpers import V2, Db
 from tests.support.sim import SimFactory
 
 CONN_CLOSED = r"DB connection was unexpectedly closed; checking out a new one"
@@ -35,9 +35,7 @@ def test_on_virgin_database_creates_table_and_unique_index(db: Db, sim_factory: 
     assert not db.has_table("lease_lock")
     node = sim_factory.start(V2, db.url)
     node.wait_booted()
-    columns = db.rows(
-        "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = 'lease_lock' ORDER BY ordinal_position"
-    )
+    columns = db.rows("SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = 'lease_lock' ORDER BY ordinal_position")
     assert columns == [("client_id", "uuid", "NO"), ("expires_at", "timestamp with time zone", "NO")]
     index = db.one("SELECT indexdef FROM pg_indexes WHERE tablename = 'lease_lock' AND indexname = 'only_one_lease_lock'")
     assert index is not None and "UNIQUE" in index and "(client_id IS NOT NULL)" in index
@@ -69,9 +67,7 @@ def test_recovers_when_connection_closed_externally_while_holding(db: Db, sim_fa
     node.wait_booted()
     app_id = node.app_id or ""
     # The lease's dedicated connection is the node's first: it is checked out before any other DB work.
-    lease_pid = db.one(
-        "SELECT pid FROM pg_stat_activity WHERE application_name LIKE '%%|App|' || %s ORDER BY backend_start LIMIT 1", (app_id,)
-    )
+    lease_pid = db.one("SELECT pid FROM pg_stat_activity WHERE application_name LIKE '%%|App|' || %s ORDER BY backend_start LIMIT 1", (app_id,))
     assert lease_pid is not None
     before = db.one("SELECT expires_at FROM lease_lock")
     db.execute("SELECT pg_terminate_backend(%s)", (lease_pid,))

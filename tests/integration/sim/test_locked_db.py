@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.integration.sim.conftest import DURATION, V1, V2, Db
+from tests.integration.sim.helpers import DURATION, V1, V2, Db
 from tests.support.sim import SimFactory
 
 
@@ -36,12 +36,12 @@ def test_two_instances_second_never_boots_while_first_holds(db: Db, sim_factory:
     assert len(db.sessions(second.app_id or "")) == 1, "a standby keeps one connection and opens no pool"
 
 
-@pytest.mark.parametrize(("version", "kwargs"), [(V2, {"locking_mode": "none"}), (V1, {"locking_mode": "none"})], ids=["2.x-enabled-false", "1.x-mode-none"])
-def test_open_unlocked_db_boots_beside_a_holder(db: Db, sim_factory: SimFactory, version: str, kwargs: dict[str, str]) -> None:
+@pytest.mark.parametrize("version", [V2, V1], ids=["2.x-enabled-false", "1.x-mode-none"])
+def test_open_unlocked_db_boots_beside_a_holder(db: Db, sim_factory: SimFactory, version: str) -> None:
     holder = sim_factory.start(version, db.url)  # same version: an older node would refuse the database
     holder.wait_booted()
     before = db.rows("SELECT client_id FROM lease_lock")
-    unlocked = sim_factory.start(version, db.url, log_level="debug", **kwargs)
+    unlocked = sim_factory.start(version, db.url, log_level="debug", locking_mode="none")
     unlocked.wait_booted()
     unlocked.wait_for_line(r"Using database locking mode: none")
     assert unlocked.count_lines("Taking initial lease") == 0

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import re
 
-from tests.integration.sim.conftest import V1, V2, Db
+from tests.integration.sim.helpers import V1, V2, Db
 from tests.support.sim import SimFactory
 
 ISO_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-WAITING = (
-    "Another application is currently holding the database lease (or a previous instance exited uncleanly), waiting for lease to expire..."
-)
+WAITING = "Another application is currently holding the database lease (or a previous instance exited uncleanly), waiting for lease to expire..."
 
 
 def test_application_name_carries_version_and_app_id(db: Db, sim_factory: SimFactory) -> None:
@@ -90,6 +88,7 @@ def test_waiting_line_cadence_powers_of_two(db: Db, sim_factory: SimFactory) -> 
     assert standby.wait_exit() == 1
     counts = [r["tryCount"] for r in standby.records() if r.get("msg") == WAITING]
     assert counts == [0, 1, 2, 4, 8, 16, 32]
-    times = {r["tryCount"]: line.at for r, line in zip(standby.records(), [x for x in standby.log_lines() if x.text.startswith("{")]) if r.get("msg") == WAITING}
+    json_lines = [line for line in standby.log_lines() if line.text.startswith("{")]
+    times = {line.json()["tryCount"]: line.at for line in json_lines if line.json().get("msg") == WAITING}
     # Between try 16 and try 32 lie 16 polls of 45..55 ms (2.x jitter is +-10 %) plus query time.
     assert 16 * 0.045 <= times[32] - times[16] <= 16 * 0.055 + 0.6

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.sim.conftest import DURATION, REFRESH, V1, V2, Db
+from tests.integration.sim.helpers import DURATION, REFRESH, V1, V2, Db
 from tests.support.observer import LockObserver
 from tests.support.sim import SimFactory
 

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.integration.sim.conftest import V1, V2, Db
+from tests.integration.sim.helpers import V1, V2, Db
 from tests.support.sim import SimFactory, SimNode
 
 
@@ -82,10 +82,12 @@ def test_session_login_then_ping(db: Db, sim_factory: SimFactory) -> None:
     from tests.support.sim import API_EMAIL, API_PASSWORD
 
     node = sim_factory.start(V2, db.url)
-    node.wait_booted()
     node.wait_for_line(rf"API exposed for user {API_EMAIL}")
+    node.wait_http()
     request = urllib.request.Request(
-        f"{node.base_url}/sessions", data=json.dumps({"email": API_EMAIL, "password": API_PASSWORD}).encode(), method="POST",
+        f"{node.base_url}/sessions",
+        data=json.dumps({"email": API_EMAIL, "password": API_PASSWORD}).encode(),
+        method="POST",
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=2) as resp:
