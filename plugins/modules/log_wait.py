@@ -396,7 +396,8 @@ class LogWaiter:
             if now.started_at != container.started_at:
                 raise self._failure(
                     f"Container '{container.name}' restarted while waiting for {self.matcher.describe()} ({self.matcher.progress()}): "
-                    f"the watched run started at {container.started_at}, the new one at {now.started_at} (restart count {now.restart_count})."
+                    f"the watched run started at {container.started_at} and ended at {now.finished_at} (Docker keeps no exit code across a "
+                    f"restart), the new one started at {now.started_at} (restart count {now.restart_count})."
                 )
             if not now.running:
                 was = "stopped: it" if container.running else "is not running: it"
