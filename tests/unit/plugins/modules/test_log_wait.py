@@ -9,7 +9,11 @@ already sees the next run of a restarted container.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import typing as t
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +136,22 @@ def test_fail_on_returns_the_failed_line() -> None:
         run(client, ["never"], fail_on=["lease_lost"])
     assert failure.value.details["failed_line"]["msg"] == "Another node has taken the lease, exiting immediately"
     assert failure.value.details["matched"] == []
+
+
+def test_missing_requests_library_is_reported_by_name(tmp_path: Path) -> None:
+    """The module process with ``requests`` not importable fails with Ansible's missing-library message."""
+    root = Path(__file__).resolve().parents[4]
+    args = tmp_path / "args.json"
+    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"name": "node-a", "preset": "booted"}}))
+    blocker = (
+        "import runpy, sys\n"
+        "sys.modules['requests'] = None  # makes every 'import requests' raise ImportError\n"
+        f"sys.argv = ['log_wait', {str(args)!r}]\n"
+        f"runpy.run_path({str(root / 'plugins' / 'modules' / 'log_wait.py')!r}, run_name='__main__')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", blocker], capture_output=True, text=True, timeout=60, env={"PYTHONPATH": str(root / ".collections"), "PATH": "/usr/bin:/bin"}
+    )
+    result = json.loads(done.stdout)
+    assert result["failed"]
+    assert result["msg"].startswith("Failed to import the required Python library (requests)")
