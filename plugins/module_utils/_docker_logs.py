@@ -351,6 +351,10 @@ class DockerLogsClient(AnsibleDockerClient):  # type: ignore[misc]  # community.
             self._raise_for_status(response)
             reader = _http_response(response)
             sockets = _timeout_targets(self._get_raw_response_socket(response))
+            if not sockets:
+                raise LogWaitError(
+                    f"The connection to {self.daemon} offers no read timeout, so the wait could not end on time; this transport is not supported."
+                )
             decoder = LogStreamDecoder(container.tty)
             while True:
                 remaining = deadline - time.monotonic()
