@@ -1,0 +1,90 @@
+# Copyright: contributors to nodeops.chainlink
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Verify a handover scenario from outside the role: its reports (outcome, versions, gaps present and plausible, never
+two holders), the containers and the lock as they are now, and the work queue (every job completed exactly once, by
+the lease holder of that moment)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+from conftest import Scenario
+
+from tests.integration.handover.jobs import check_jobs
+
+REFRESH_S = 0.5  # chainlink_lease_refresh_interval of the scenarios (molecule/shared/group_vars)
+
+
+def acting(scenario: Scenario) -> list[dict]:
+    return [r for r in scenario.reports() if r["changed"]]
+
+
+def test_every_handover_succeeded_with_plausible_gaps(scenario: Scenario) -> None:
+    expect = scenario.variables["hov_expect"]
+    reports = acting(scenario)
+    assert reports, "converge wrote no report that changed anything"
+    handovers = 0
+    for report in reports:
+        assert report["outcome"] == "ok", report["failure"]
+        assert report["two_holders_seen"] is False
+        steps = [s for s in report["steps"] if s["action"] == "handover"]
+        handovers += len(steps)
+        # One lease gap and at least one service gap per handover, each exact from the lease row and graceful
+        assert len(report["lease_gaps"]) == len(steps)
+        assert all(tr["released"] == "graceful" and tr["exact"] for tr in report["transitions"])
+        assert all(0 <= gap <= REFRESH_S * 1.1 + 0.5 for gap in report["lease_gaps"]), report["lease_gaps"]
+        assert len(report["service_gaps"]) >= len(steps)
+        assert all(0 < gap <= 10 for gap in report["service_gaps"]), report["service_gaps"]
+        for step in steps:
+            assert step["old_graceful"] and not step["old_killed"], step
+            assert step["stopped_at"] <= step["lock_seen_at"] <= step["ready_at"]
+        assert report["observer"]["samples"]["db_max_interval"] <= 0.25
+    assert handovers == expect["handovers"]
+    last = reports[-1]
+    assert last["versions_after"] == expect["versions"]
+    assert last["state_after"]["instances"][expect["active"]]["state"] == "active"
+    others = [name for name in last["state_after"]["instances"] if name != expect["active"]]
+    assert [last["state_after"]["instances"][n]["state"] for n in others] == ["waiting"]
+
+
+def test_the_database_agrees_with_the_last_report(scenario: Scenario) -> None:
+    last = acting(scenario)[-1]
+    active = last["state_after"]["instances"][scenario.variables["hov_expect"]["active"]]
+    conn = scenario.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT client_id::text FROM lease_lock WHERE expires_at > clock_timestamp()")
+            (holder,) = cur.fetchone()
+            cur.execute("SELECT version FROM node_versions")
+            (db_version,) = cur.fetchone()
+    finally:
+        conn.close()
+    assert holder == active["app_id"]
+    assert db_version == scenario.variables["hov_expect"]["versions"]["primary"]
+    for name, inst in last["state_after"]["instances"].items():
+        image = json.loads(subprocess.check_output(["docker", "inspect", inst["container_name"]]))[0]["Config"]["Image"]
+        assert image.endswith(":" + last["versions_after"][name])
+
+
+def test_every_job_was_completed_once_by_the_lease_holder(scenario: Scenario) -> None:
+    jobs_dir = scenario.ephemeral / "handover-jobs"
+    (jobs_dir / "stop").touch()
+    deadline = time.monotonic() + 30
+    while not (jobs_dir / "job_ids.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ids = json.loads((jobs_dir / "job_ids.json").read_text())
+    result = check_jobs(scenario.connect, ids, acting(scenario))
+    assert result["jobs"] == len(ids) > 50
+
+
+@pytest.mark.skipif(os.environ.get("MOLECULE_SCENARIO_NAME") != "switchover", reason="the upgrade scenarios have Molecule's idempotence step")
+def test_a_switchover_already_done_changes_nothing(scenario: Scenario) -> None:
+    for direction in ("back", "back"):
+        run = scenario.playbook("switchover.yml", "-e", f"direction={direction}")
+        assert run.returncode == 0, run.stdout[-3000:]
+        assert "changed=0" in run.stdout
+    assert scenario.reports()[-1]["steps"] == []
