@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: contributors to nodeops.chainlink
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Measure nodeops.chainlink.log_wait against the real Docker engine.
@@ -50,7 +49,7 @@ BOOTED = (
 
 
 def docker(*args: str) -> str:
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=300, check=False)
     if done.returncode != 0:
         raise SystemExit(f"docker {' '.join(args[:3])} ... failed: {done.stderr.strip()}")
     return done.stdout.strip()
@@ -115,7 +114,7 @@ def measure_latency(rounds: int, workdir: Path) -> dict[str, t.Any]:
             to_docker.append((stamped - written) * 1000)
             after_docker.append((ended - stamped) * 1000)
     finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
     stats = summary(total)
     return {
         "what": "line written in the container -> log_wait module process exited (module started 1 s earlier, since=now)",
@@ -146,7 +145,7 @@ def measure_scan(lines: int, rounds: int, workdir: Path) -> dict[str, t.Any]:
         runs: dict[str, dict[str, list[float]]] = {}
         for label, name in (("baseline_2_lines", small), (f"{lines}_lines", big)):
             elapsed, wall = [], []
-            for _ in range(rounds):
+            for _round in range(rounds):
                 began = time.time()
                 result, ended = finish(spawn_module({"name": name, "preset": "booted", "timeout": 120}, workdir))
                 if result["fields"].get("appID") != "bench":
@@ -155,12 +154,12 @@ def measure_scan(lines: int, rounds: int, workdir: Path) -> dict[str, t.Any]:
                 wall.append((ended - began) * 1000)
             runs[label] = {"module_elapsed_ms": elapsed, "process_wall_ms": wall}
         cli = []
-        for _ in range(rounds):
+        for _round in range(rounds):
             began = time.monotonic()
             subprocess.run(["docker", "logs", "--timestamps", big], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
             cli.append((time.monotonic() - began) * 1000)
     finally:
-        subprocess.run(["docker", "rm", "-f", big, small], capture_output=True)
+        subprocess.run(["docker", "rm", "-f", big, small], capture_output=True, check=False)
     big_key = f"{lines}_lines"
     per_line_us = (statistics.median(runs[big_key]["module_elapsed_ms"]) - statistics.median(runs["baseline_2_lines"]["module_elapsed_ms"])) * 1000 / lines
     return {

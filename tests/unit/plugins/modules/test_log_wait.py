@@ -150,7 +150,12 @@ def test_missing_requests_library_is_reported_by_name(tmp_path: Path) -> None:
         f"runpy.run_path({str(root / 'plugins' / 'modules' / 'log_wait.py')!r}, run_name='__main__')\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", blocker], capture_output=True, text=True, timeout=60, env={"PYTHONPATH": str(root / ".collections"), "PATH": "/usr/bin:/bin"}
+        [sys.executable, "-c", blocker],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(root / ".collections"), "PATH": "/usr/bin:/bin"},
+        check=False,
     )
     result = json.loads(done.stdout)
     assert result["failed"]
