@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # Copyright: contributors to nodeops.chainlink
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # ruff: noqa: E402 -- the imports follow DOCUMENTATION, EXAMPLES and RETURN (house style 6.3)
 
@@ -231,7 +232,7 @@ class Parameters:
     def __init__(self, params: dict[str, t.Any]) -> None:
         self.name: str = params["name"]
         self.state: str = params["state"]
-        self.state_dir = Path(os.path.expanduser(params["state_dir"]))
+        self.state_dir = Path(params["state_dir"])  # type path: already expanded by AnsibleModule
         self.interval: float = params["interval"]
         self.lease_table: str = params["lease_table"]
         self.lease_duration: float | None = params["lease_duration"]
