@@ -80,7 +80,7 @@ def finish(proc: subprocess.Popen[str]) -> tuple[dict[str, t.Any], float]:
 
 
 def epoch(timestamp: str) -> float:
-    whole, _, rest = timestamp.rstrip("Z").partition(".")
+    whole, _dot, rest = timestamp.rstrip("Z").partition(".")
     seconds = dt.datetime.fromisoformat(whole + "+00:00").timestamp()
     return seconds + float("0." + (rest or "0"))
 
