@@ -67,18 +67,16 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.nodeops.chainlink.plugins.module_utils._handover import describe, plan
 
 
-def handover_plan(
-    state: t.Any,
-    action: str,
-    version: str | None = None,
-    direction: str = "over",
-    preferred: str = "primary",
-    hand_back: bool = True,
-    restart_old: bool = True,
-) -> dict[str, t.Any]:
+def handover_plan(state: t.Any, action: str, **options: t.Any) -> dict[str, t.Any]:
+    """The plan of plugins/module_utils/_handover.py, with the steps in words (options: version, direction, preferred, hand_back, restart_old)."""
     if not isinstance(state, dict):
         raise AnsibleFilterError(f"handover_plan expects the pair state as a dict, got {type(state).__name__}")
-    result = plan(state, action, str(version) if version else None, direction, preferred, bool(hand_back), bool(restart_old))
+    if options.get("version") is not None:
+        options["version"] = str(options["version"])
+    try:
+        result = plan(state, action, **options)
+    except TypeError as exc:
+        raise AnsibleFilterError(f"handover_plan: {exc}; the options are version, direction, preferred, hand_back and restart_old") from None
     result["lines"] = describe(result["steps"], state.get("instances") or {})
     return result
 

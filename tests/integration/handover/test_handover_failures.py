@@ -82,7 +82,7 @@ def test_target_crashing_at_boot_puts_the_old_primary_back(pair: HandoverLab) ->
     released = [tr["released"] for tr in report["transitions"]]
     assert released[0] == "graceful" and set(released[1:]) == {"expired"}
     assert report["transitions"][-1]["to"] == after["primary"]["app_id"]
-    assert {tr["to_version"] for tr in report["transitions"][:-1]} == {NEW}
+    assert {tr["to_version"] for tr in report["transitions"][:-1]} <= {NEW, None}  # a holder may crash before its sessions are seen
     assert report["two_holders_seen"] is False
     assert pair.lock()["db_version"] == OLD  # the crash came before any migration
     pair.check_jobs(producer.ids, [report])
