@@ -7,13 +7,21 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEST="$ROOT/build/sanity/ansible_collections/nodeops/chainlink"
 PY="${PYTHON_VERSION:-3.11}"
 
-rm -rf "$DEST"
+rm -rf "$ROOT/build/sanity"
 mkdir -p "$DEST"
 cd "$ROOT"
-git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+# Only collection content: the lab, the benchmarks and these scripts are development tooling
+# (linted by ruff and mypy, and left out of the built collection by galaxy.yml's build_ignore).
+git ls-files -z --cached --others --exclude-standard -- . ':!lab/' ':!benchmarks/' ':!scripts/' ':!nodeops' ':!.ci/' | while IFS= read -r -d '' f; do
   [ -e "$f" ] || continue
   mkdir -p "$DEST/$(dirname "$f")"
   cp -p "$f" "$DEST/$f"
+done
+# The import test loads the collections we depend on from beside ours.
+SITE="$("$ROOT/.venv/bin/python" -c 'import ansible_collections.community.docker as m, os; print(os.path.dirname(os.path.dirname(os.path.dirname(m.__path__[0]))))')"
+for dep in community/docker community/postgresql; do
+  mkdir -p "$(dirname "$ROOT/build/sanity/ansible_collections/$dep")"
+  ln -sfn "$SITE/ansible_collections/$dep" "$ROOT/build/sanity/ansible_collections/$dep"
 done
 cd "$DEST"
 git init -q && git add -A && git -c user.name=sanity -c user.email=sanity@localhost commit -qm sanity

@@ -22,8 +22,8 @@ for path in (str(COLLECTIONS), str(ROOT)):
         sys.path.insert(0, path)
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS))
 
+from tests.support import sim as _sim  # noqa: E402
 from tests.support.postgres import PostgresServer, start_postgres  # noqa: E402
-from tests.support.sim import sim_factory  # noqa: E402,F401 - registers the chainlink-sim fixture
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +44,7 @@ def pg_db(pg_server: PostgresServer) -> t.Iterator[str]:
         yield name
     finally:
         pg_server.drop_database(name)
+
+
+# The chainlink-sim fixture, shared by every test directory.
+sim_factory = _sim.sim_factory

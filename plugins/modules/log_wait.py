@@ -2,7 +2,6 @@
 # Copyright: contributors to nodeops.chainlink
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-# ruff: noqa: E402 -- the imports follow DOCUMENTATION, EXAMPLES and RETURN (house style 6.3)
 
 from __future__ import annotations
 

@@ -112,7 +112,7 @@ class WebServer:
 
             def _health(self, query: dict[str, list[str]], text: bool) -> None:
                 checks = web.checks()
-                failing = any(not ok for _, ok, _ in checks)
+                failing = any(not ok for _name, ok, _output in checks)
                 status = web.behaviour.health_failing_status if failing else 200
                 if "failing" in query and web.behaviour.health_failing_filter:
                     checks = [c for c in checks if not c[1]]
@@ -124,7 +124,7 @@ class WebServer:
 
             def _readyz(self, query: dict[str, list[str]]) -> None:
                 checks = web.checks()
-                status = 200 if all(ok for _, ok, _ in checks) else 503
+                status = 200 if all(ok for _name, ok, _output in checks) else 503
                 if "full" in query:
                     self._send(status, _checks_document(checks), "application/vnd.api+json")
                 else:

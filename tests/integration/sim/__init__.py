@@ -1,2 +1,0 @@
-# Copyright: contributors to nodeops.chainlink
-# SPDX-License-Identifier: GPL-3.0-or-later

@@ -21,7 +21,7 @@ def test_takes_lock_visible_in_pg_locks_second_waits_then_takes_over(db: Db, sim
     first.wait_booted()
     rows = db.rows(ADVISORY_ROWS, (LOCK_ID,))
     assert len(rows) == 1
-    _, mode, granted, objsubid, app_name = rows[0]
+    _locktype, mode, granted, objsubid, app_name = rows[0]
     assert (mode, granted, objsubid) == ("ExclusiveLock", True, 1)
     assert app_name == f"Chainlink {V1} |App|{first.app_id}"
     assert db.rows("SELECT classid, objid FROM pg_locks WHERE locktype = 'advisory'") == [(239192036, 2840971190)]

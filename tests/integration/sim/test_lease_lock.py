@@ -51,7 +51,7 @@ def test_recovers_when_connection_closed_externally_while_waiting(db: Db, sim_fa
     node = sim_factory.start(V2, db.url)
     node.wait_waiting()
     app_id = node.wait_app_id()
-    pids = [pid for pid, _ in db.sessions(app_id)]
+    pids = [pid for pid, _name in db.sessions(app_id)]
     assert len(pids) == 1, "a waiting node holds exactly one connection: the lease's"
     db.execute("SELECT pg_terminate_backend(%s)", (pids[0],))
     node.wait_for_line(CONN_CLOSED, 5)

@@ -17,7 +17,7 @@ def test_happy_path_open_and_close(db: Db, sim_factory: SimFactory) -> None:
     node.wait_booted()
     app_id = node.app_id or ""
     assert db.lease() == (app_id, True)
-    names = {name for _, name in db.sessions(app_id)}
+    names = {name for _pid, name in db.sessions(app_id)}
     assert names == {f"Chainlink {V2} |App|{app_id}"}
     node.terminate()
     assert node.wait_exit() == 0

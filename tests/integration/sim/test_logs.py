@@ -19,7 +19,7 @@ def test_application_name_carries_version_and_app_id(db: Db, sim_factory: SimFac
     standby = sim_factory.start(V1, db.url, locking_mode="lease")
     standby.wait_waiting()
     for node, version in ((holder, V2), (standby, V1)):
-        names = {name for _, name in db.sessions(node.app_id or "")}
+        names = {name for _pid, name in db.sessions(node.app_id or "")}
         assert names == {f"Chainlink {version} |App|{node.app_id}"}
         assert len(next(iter(names))) == 58
     # The observer join of spec 4.10: the lease row maps to exactly the holder's backends.

@@ -20,7 +20,7 @@ def test_log_cadence_first_2000_tries() -> None:
 @pytest.mark.parametrize(("symmetric", "low", "high"), [(False, 1.0, 1.1), (True, 0.9, 1.1)])
 def test_jitter_bounds(symmetric: bool, low: float, high: float) -> None:
     rng = random.Random(7)
-    draws = [locks.jitter(1.0, symmetric, rng) for _ in range(20000)]
+    draws = [locks.jitter(1.0, symmetric, rng) for _draw in range(20000)]
     assert low <= min(draws) and max(draws) <= high
     # The whole range is used, not a constant.
     assert min(draws) < low + 0.005 and max(draws) > high - 0.005

@@ -159,7 +159,7 @@ def test_normalize_app_id() -> None:
 
 
 @pytest.mark.parametrize(
-    ("left", "right", "expected"),
+    ("first", "second", "expected"),
     [
         ("2.29.0", "2.28.0", 1),
         ("1.11.0", "2.0.0", -1),
@@ -173,9 +173,9 @@ def test_normalize_app_id() -> None:
         ("2.29", "2.29.0", 0),
     ],
 )
-def test_compare_versions(left: str, right: str, expected: int) -> None:
-    assert _lock.compare_versions(left, right) == expected
-    assert _lock.compare_versions(right, left) == -expected
+def test_compare_versions(first: str, second: str, expected: int) -> None:
+    assert _lock.compare_versions(first, second) == expected
+    assert _lock.compare_versions(second, first) == -expected
 
 
 def test_compare_versions_rejects_garbage() -> None:
