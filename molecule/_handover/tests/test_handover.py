@@ -42,7 +42,9 @@ def test_every_handover_succeeded_with_plausible_gaps(scenario: Scenario) -> Non
         for step in steps:
             assert step["old_graceful"] and not step["old_killed"], step
             assert step["stopped_at"] <= step["lock_seen_at"] <= step["ready_at"]
-        assert report["observer"]["samples"]["db_max_interval"] <= 0.5  # 50 ms asked; a loaded 2-CPU runner may delay a sample
+        # Sampled every 50 ms; on a loaded 2-CPU runner a few intervals may exceed 0.1 s, never many, never long
+        samples = report["observer"]["samples"]
+        assert samples["db_late"] <= max(3, samples["db_samples"] // 50) and samples["db_max_interval"] <= 1.0, samples
     assert handovers == expect["handovers"]
     last = reports[-1]
     assert last["versions_after"] == expect["versions"]

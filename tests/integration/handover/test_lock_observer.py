@@ -77,7 +77,8 @@ def test_observes_a_graceful_handover_with_an_exact_lease_gap(db: tuple[str, t.A
     assert (tr["from"], tr["to"], tr["released"], tr["exact"]) == (A, B, "graceful", True)
     assert 0.55 <= tr["lease_gap"] <= 0.8  # the 0.6 s sleep, measured from the rows' own timestamps
     assert seen["two_holders_seen"] is False
-    assert seen["samples"]["db_samples"] >= 30 and seen["samples"]["db_max_interval"] <= 0.5  # 50 ms asked; a loaded 2-CPU runner may delay a sample
+    samples = seen["samples"]
+    assert samples["db_samples"] >= 30 and samples["db_late"] <= 3 and samples["db_max_interval"] <= 1.0, samples  # 50 ms asked; load may delay a few
     assert seen["ended"] == "stopped"
     assert not guard_held(conn, "obs-a")
     # Stopping again changes nothing and gives the same summary.
