@@ -553,6 +553,7 @@ class ObserverManager:
         return None, self.client.sanitize(text.partition(" ")[2] or "the sampler exited without a word (see the system log)")
 
     def daemon(self, write_fd: int, owner: tuple[int, str | None] | None) -> None:
+        os.chdir("/")  # the module's temporary directory is removed once the task returns
         with contextlib.suppress(OSError):
             os.nice(-10)  # a measuring tool: ahead of ordinary work on a busy controller, where the permission allows it
         devnull = os.open(os.devnull, os.O_RDWR)
