@@ -41,11 +41,13 @@ def make_path(tmp_path: Path, fakes: dict[str, str]) -> Path:
     bindir.mkdir()
     for name in BASE_COMMANDS:
         real = shutil.which(name)
-        if real:
+        if real and name not in fakes:
             (bindir / name).symlink_to(real)
     for name, body in fakes.items():
         fake = bindir / name
-        fake.write_text(f"#!/bin/bash\n{body}\n")
+        # A fresh file, never a write through a link to the system's own command.
+        with fake.open("x") as handle:
+            handle.write(f"#!/bin/bash\n{body}\n")
         fake.chmod(0o755)
     return bindir
 
