@@ -5,7 +5,7 @@
 One pair is deployed for the module (2.28.0, lease 3s / refresh 0.5s) and the tests run in file order, each leaving
 the pair in the state the next one starts from (which each test checks first):
 bad standby config -> crash of the target at boot -> primary killed mid-upgrade, then resumed -> an interrupted
-switchover resumed. A job producer runs throughout every handover; afterwards every job must have been completed
+switchover resumed -> a second run refused while one runs. A job producer runs throughout every handover; afterwards every job must have been completed
 exactly once, by the instance that held the lease at that moment.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import subprocess
 import time
 import typing as t
+from pathlib import Path
 
 import pytest
 
@@ -142,3 +143,16 @@ def test_interrupted_switchover_resumes_where_it_stopped(pair: HandoverLab) -> N
     assert "changed=0" in again.stdout
     assert pair.latest_report("switchover")["steps"] == []
     pair.check_jobs(producer.ids, [report])
+
+
+def test_a_second_run_on_the_same_pair_is_refused_while_one_runs(pair: HandoverLab) -> None:
+    meta = Path.home() / ".ansible" / "nodeops_chainlink" / "observer" / f"{pair.name}.json"
+    before = meta.stat().st_mtime if meta.exists() else 0.0
+    first = pair.start_playbook("switchover.yml", "-e", "direction=back")
+    wait_until(lambda: meta.exists() and meta.stat().st_mtime > before, 120, "the first run's observer (the pair's guard)")
+    second = pair.playbook("switchover.yml", "-e", "direction=back")
+    assert second.returncode != 0
+    assert "another handover of this pair runs from this machine" in second.stdout or "another handover of 'hovt' is in progress" in second.stdout
+    assert first.wait(timeout=280) == 0
+    report = pair.latest_report("switchover")
+    assert report["outcome"] == "ok" and report["state_after"]["instances"]["primary"]["state"] == "active"
