@@ -71,9 +71,7 @@ def test_secret_values_reach_the_files(pair: Pair, role: str) -> None:
         return
     secrets = tomllib.loads(inst.host.file(f"{inst.config_dir}/secrets.toml").content_string)
     assert secrets["Password"]["Keystore"] == keystore
-    assert secrets["Database"]["URL"] == (
-        f"postgresql://postgres:{pair.pg_password}@127.0.0.1:{pair.pg_port}/{pair.database}?sslmode=disable"
-    )
+    assert secrets["Database"]["URL"] == (f"postgresql://postgres:{pair.pg_password}@127.0.0.1:{pair.pg_port}/{pair.database}?sslmode=disable")
 
 
 @pytest.mark.parametrize("role", ROLES)

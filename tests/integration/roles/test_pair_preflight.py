@@ -1,0 +1,219 @@
+# Copyright: contributors to nodeops.chainlink
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Bad input to playbooks/deploy.yml: every preflight rule refuses the pair with a message that names the problem
+and the fix, before any container or file changes.
+
+All bad pairs go through one ansible-playbook run (one pair host per case, each failing on its own), which keeps
+this module fast; each case is then checked on its own. Further tests start a real pair (chainlink-sim on the
+test PostgreSQL) and check the refusals that need a running pair or a foreign lock holder.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from tests.support.playbook import PlaybookRun, run_playbook
+from tests.support.postgres import PostgresServer, free_port
+from tests.support.sim import SimNode
+
+SIM_IMAGE = "nodeops-lab/chainlink-sim"
+SUITE = "nodeops.test.suite"
+
+
+def require_images(*versions: str) -> None:
+    for version in versions:
+        ref = f"{SIM_IMAGE}:{version}"
+        if subprocess.run(["docker", "image", "inspect", ref], capture_output=True).returncode != 0:
+            raise RuntimeError(f"image {ref} is missing: run 'lab/lab images' first")
+
+
+def inventory(pairs: dict[str, dict[str, t.Any]], config_root: Path, suite: str) -> dict[str, t.Any]:
+    """A lab-shaped inventory: pairs on docker-a (this machine), short lease settings, a test label."""
+    return {
+        "all": {
+            "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+            "children": {
+                "docker_hosts": {"hosts": {"docker-a": {"chainlink_config_root": str(config_root)}}},
+                "chainlink_pairs": {
+                    "vars": {
+                        "chainlink_image": SIM_IMAGE,
+                        "chainlink_version": "2.29.0",
+                        "chainlink_listen_ip": "127.0.0.1",
+                        "chainlink_lease_duration": "3s",
+                        "chainlink_lease_refresh_interval": "500ms",
+                        "chainlink_shutdown_grace_period": "2s",
+                        "chainlink_stop_timeout": 5,
+                        "chainlink_keystore_password": "roles-test-keystore-password",
+                        "chainlink_api_email": "admin@nodeops.test",
+                        "chainlink_api_password": "roles-test-api-password",
+                        "chainlink_container_labels": {"nodeops.test": "true", SUITE: suite},
+                    },
+                    "hosts": pairs,
+                },
+            },
+        }
+    }
+
+
+def pair_vars(name: str, database_url: str, ports: tuple[int, int], **extra: t.Any) -> dict[str, t.Any]:
+    return {
+        "chainlink_database_url": database_url,
+        "chainlink_instances": {
+            "primary": {"docker_host": "docker-a", "container_name": f"nodeops-roles-{name}-primary", "http_port": ports[0]},
+            "secondary": {"docker_host": "docker-a", "container_name": f"nodeops-roles-{name}-secondary", "http_port": ports[1]},
+        },
+        **extra,
+    }
+
+
+def containers(label: str) -> list[dict[str, t.Any]]:
+    ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={label}"], capture_output=True, text=True, check=True).stdout.split()
+    if not ids:
+        return []
+    out = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True, check=True).stdout
+    return t.cast("list[dict[str, t.Any]]", json.loads(out))
+
+
+def remove_containers(label: str) -> None:
+    ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={label}"], capture_output=True, text=True).stdout.split()
+    if ids:
+        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+
+
+# case -> (pair vars to change, text the refusal must contain); the base pair is valid (tested below)
+BAD_CASES: dict[str, tuple[dict[str, t.Any], str]] = {
+    "two_databases": ({"secondary": {"database_url": "OTHER_DB"}}, "must share ONE database"),
+    "same_name": ({"secondary": {"container_name": "SAME_NAME"}}, "give them distinct container_name values"),
+    "same_port": ({"secondary": {"http_port": "SAME_PORT"}}, "give the secondary another http_port"),
+    "split_versions": ({"secondary": {"version": "2.28.0"}}, "a pair runs one image and version"),
+    "one_instance": ({"instances": "primary_only"}, "must define exactly two instances, primary and secondary"),
+    "lock_disabled": ({"chainlink_lock_enabled": False}, "the database lock is off (node_lock_enabled: false)"),
+    "locking_mode_none": ({"chainlink_version": "1.11.0", "chainlink_locking_mode": "none"}, "node_locking_mode: none"),
+    "advisory_only": ({"chainlink_version": "1.11.0", "chainlink_locking_mode": "advisorylock"}, "advisorylock takes no lease"),
+    "refresh_above_half": ({"chainlink_lease_duration": "2s", "chainlink_lease_refresh_interval": "1500ms"}, "is more than half of LeaseDuration 2s"),
+    "stop_timeout_short": ({"chainlink_shutdown_grace_period": "5s", "chainlink_stop_timeout": 5}, "node_stop_timeout 5s is not above ShutdownGracePeriod 5s"),
+    "not_a_duration": ({"chainlink_lease_duration": "10 seconds"}, "node_lease_duration is not a Go duration"),
+    "legacy_env_v2": ({"chainlink_env_extra": {"LEASE_LOCK_DURATION": "10s"}}, "which a TOML-configured node refuses at boot"),
+    "env_format_v2": ({"chainlink_config_format": "env"}, "reads only TOML"),
+    "no_keystore_password": ({"chainlink_keystore_password": ""}, "node_keystore_password is empty"),
+    "image_missing": ({"chainlink_image": "nodeops-test/no-such-image"}, "is not present on Docker host docker-a"),
+    "database_unreachable": ({"chainlink_database_url": "UNREACHABLE"}, "its database does not answer"),
+    # not a preflight rule but the same promise: a database whose lease a node outside the pair keeps
+    # refreshing is refused after one lease period, before anything starts
+    "foreign_holder": ({"chainlink_database_url": "FOREIGN"}, "another node uses this database"),
+}
+
+
+def bad_pair(case: str, urls: dict[str, str], index: int) -> dict[str, t.Any]:
+    change, _ = BAD_CASES[case]
+    ports = (16650 + 2 * index, 16651 + 2 * index)
+    result = pair_vars(case, urls["BASE"], ports)
+    placeholders = {**urls, "SAME_NAME": result["chainlink_instances"]["primary"]["container_name"], "SAME_PORT": ports[0]}
+    for role in ("primary", "secondary"):
+        for key, value in change.get(role, {}).items():
+            result["chainlink_instances"][role][key] = placeholders.get(value, value)
+    if change.get("instances") == "primary_only":
+        del result["chainlink_instances"]["secondary"]
+    for key, value in change.items():
+        if key.startswith("chainlink_"):
+            result[key] = urls.get(value, value) if isinstance(value, str) else value
+    return result
+
+
+@pytest.fixture(scope="module")
+def bad_run(pg_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[tuple[PlaybookRun, Path, str]]:
+    require_images("2.29.0", "1.11.0")
+    work = tmp_path_factory.mktemp("bad-pairs")
+    database = pg_server.create_database("roles_bad")
+    foreign_db = pg_server.create_database("roles_foreign")
+    suite = f"roles-bad-{database}"
+    urls = {
+        "BASE": pg_server.url(database, sslmode="disable"),
+        "OTHER_DB": pg_server.url(f"{database}_other", sslmode="disable"),
+        "UNREACHABLE": f"postgresql://postgres:x@127.0.0.1:{free_port()}/nothing?sslmode=disable",
+        "FOREIGN": pg_server.url(foreign_db, sslmode="disable"),
+    }
+    foreign = SimNode.start("2.29.0", urls["FOREIGN"])
+    try:
+        foreign.wait_booted(20)
+        pairs = {case: bad_pair(case, urls, i) for i, case in enumerate(BAD_CASES)}
+        run = run_playbook("deploy.yml", inventory(pairs, work / "config", suite), work)
+        # the foreign node was not disturbed
+        assert foreign.running
+        assert f"held by app {foreign.app_id}" in run.failures().get("foreign_holder", "")
+        yield run, work, suite
+    finally:
+        foreign.stop()
+        remove_containers(f"{SUITE}={suite}")
+        pg_server.drop_database(database)
+        pg_server.drop_database(foreign_db)
+
+
+@pytest.mark.parametrize("case", list(BAD_CASES))
+def test_preflight_refuses_bad_input(bad_run: tuple[PlaybookRun, Path, str], case: str) -> None:
+    run, _, _ = bad_run
+    assert run.rc != 0
+    message = run.failures().get(case, "")
+    assert BAD_CASES[case][1] in message, message or run.stderr[-2000:]
+    assert "Nothing was changed" in message or "nothing was changed" in message, message
+    assert run.stats(case)["changed"] == 0
+
+
+def test_refused_pairs_changed_nothing(bad_run: tuple[PlaybookRun, Path, str]) -> None:
+    """Every bad pair failed, none of them has a container, and no file was written for any."""
+    run, work, suite = bad_run
+    assert set(run.failures()) == set(BAD_CASES)
+    assert containers(f"{SUITE}={suite}") == []
+    assert not (work / "config").exists()
+
+
+@pytest.fixture
+def good_pair(pg_server: PostgresServer, pg_db: str, tmp_path: Path) -> t.Iterator[tuple[dict[str, t.Any], Path, str]]:
+    """A valid pair on its own database, deployed; removed afterwards."""
+    require_images("2.29.0")
+    suite = f"roles-good-{pg_db}"
+    name = f"good-{pg_db[-6:]}"
+    pairs = {name: pair_vars(name, pg_server.url(pg_db, sslmode="disable"), (16690, 16691))}
+    inv = inventory(pairs, tmp_path / "config", suite)
+    try:
+        run = run_playbook("deploy.yml", inv, tmp_path)
+        assert run.rc == 0, run.failures() or run.stderr[-2000:]
+        yield inv, tmp_path, suite
+    finally:
+        remove_containers(f"{SUITE}={suite}")
+
+
+def snapshot(suite: str, config_root: Path) -> dict[str, t.Any]:
+    return {
+        "containers": sorted((c["Name"], c["Id"], c["State"]["StartedAt"], c["State"]["Running"]) for c in containers(f"{SUITE}={suite}")),
+        "files": sorted((str(p), p.stat().st_mtime_ns) for p in config_root.rglob("*") if p.is_file()),
+    }
+
+
+def test_running_pair_is_left_alone_when_its_inventory_changes(good_pair: tuple[dict[str, t.Any], Path, str]) -> None:
+    inv, work, suite = good_pair
+    pair = next(iter(inv["all"]["children"]["chainlink_pairs"]["hosts"]))
+    before = snapshot(suite, work / "config")
+    assert len(before["containers"]) == 2 and all(c[3] for c in before["containers"])
+
+    hostvars = inv["all"]["children"]["chainlink_pairs"]["hosts"][pair]
+    require_images("2.28.0")
+    hostvars.update(chainlink_lease_duration="4s", chainlink_version="2.28.0")
+    run = run_playbook("deploy.yml", inv, work)
+    message = run.failures().get(pair, "")
+    assert run.rc != 0
+    assert "is running and its inventory differs from it" in message, message
+    assert "files config.toml" in message and "container settings" in message and "image" in message, message
+    assert "use playbooks/upgrade.yml" in message and "Nothing was changed" in message, message
+    assert snapshot(suite, work / "config") == before
+
+    # back to the deployed inventory: accepted, and nothing changes
+    del hostvars["chainlink_lease_duration"], hostvars["chainlink_version"]
+    run = run_playbook("deploy.yml", inv, work)
+    assert run.rc == 0 and run.stats(pair)["changed"] == 0, run.failures()
+    assert snapshot(suite, work / "config") == before
