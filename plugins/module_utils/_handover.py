@@ -111,7 +111,7 @@ def plan_switchover(state: t.Mapping[str, t.Any], direction: str = "over", prefe
     steps: list[dict[str, t.Any]] = []
     if active == target:
         if restart_old and inst[other]["state"] != "waiting":
-            steps.append(_start(other, inst[other].get("version") or version, inst[other], f"{other} should be the waiting standby"))
+            steps.append(_start(other, inst[other].get("version") or version, inst[other], f"{other} should be the waiting standby", "restart_old"))
         return steps
     if inst[target]["state"] != "waiting" or not _versions_equal(inst[target].get("version"), version):
         steps.append(_start(target, version, inst[target], f"{target} must wait on {version} before {active} is stopped"))
