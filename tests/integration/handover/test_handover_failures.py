@@ -4,7 +4,7 @@
 
 One pair is deployed for the module (2.28.0, lease 3s / refresh 0.5s) and the tests run in file order, each leaving
 the pair in the state the next one starts from (which each test checks first):
-bad standby config -> crash of the target at boot -> primary killed mid-upgrade, then resumed -> an interrupted
+--check and a refused target -> bad standby config -> crash of the target at boot -> primary killed mid-upgrade, then resumed -> an interrupted
 switchover resumed -> a second run refused while one runs. A job producer runs throughout every handover; afterwards every job must have been completed
 exactly once, by the instance that held the lease at that moment.
 """
@@ -43,6 +43,20 @@ def pair(lab: HandoverLab) -> HandoverLab:
 def primary_state(lab: HandoverLab) -> tuple[str | None, str | None]:
     info = lab.inspect("primary")
     return info.get("State", {}).get("StartedAt"), info.get("Config", {}).get("Image")
+
+
+def test_check_mode_plans_and_a_missing_target_image_is_refused_unchanged(pair: HandoverLab) -> None:
+    before = {role: pair.inspect(role)["State"]["StartedAt"] for role in ("primary", "secondary")}
+    plan = pair.playbook("upgrade.yml", "-e", f"chainlink_version={NEW}", "--check")
+    assert plan.returncode == 0, plan.stdout[-3000:]
+    assert "check mode: nothing will change" in plan.stdout
+    assert f"1. start secondary ({pair.containers['secondary']}) on {NEW} and prove it waits for the lock" in plan.stdout
+    assert "4. stop secondary gracefully" in plan.stdout
+    assert "changed=0" in plan.stdout
+    missing = pair.playbook("upgrade.yml", "-e", "chainlink_version=2.99.0")
+    assert missing.returncode != 0
+    assert "nodeops-lab/chainlink-sim:2.99.0" in missing.stdout and "nothing was changed" in missing.stdout.lower()
+    assert {role: pair.inspect(role)["State"]["StartedAt"] for role in ("primary", "secondary")} == before
 
 
 def test_standby_that_never_waits_leaves_the_primary_untouched(pair: HandoverLab) -> None:
