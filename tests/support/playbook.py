@@ -48,9 +48,20 @@ class PlaybookRun:
     def stats(self, host: str) -> dict[str, int]:
         return t.cast("dict[str, int]", self.report["stats"][host])
 
+    def fact(self, host: str, name: str) -> t.Any:
+        """The last value a task set for fact ``name`` on ``host`` (set_fact results)."""
+        value: t.Any = None
+        for play in self.report.get("plays", []):
+            for task in play.get("tasks", []):
+                facts = task.get("hosts", {}).get(host, {}).get("ansible_facts", {})
+                if name in facts:
+                    value = facts[name]
+        return value
+
 
 def run_playbook(playbook: str, inventory: dict[str, t.Any], workdir: Path, *args: str, timeout: float = 600) -> PlaybookRun:
-    """ansible-playbook <playbook> against an inventory given as a dict, with the JSON stdout callback."""
+    """ansible-playbook <playbook> (a name in playbooks/, or a path) against an inventory given as a dict, with the
+    JSON stdout callback."""
     inventory_file = workdir / "inventory.yml"
     inventory_file.write_text(yaml.safe_dump(inventory, sort_keys=False))
     proc = subprocess.run(

@@ -172,20 +172,23 @@ def test_refused_pairs_changed_nothing(bad_run: tuple[PlaybookRun, Path, str]) -
     assert not (work / "config").exists()
 
 
-@pytest.fixture
-def good_pair(pg_server: PostgresServer, pg_db: str, tmp_path: Path) -> t.Iterator[tuple[dict[str, t.Any], Path, str]]:
-    """A valid pair on its own database, deployed; removed afterwards."""
+@pytest.fixture(scope="module")
+def good_pair(pg_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[tuple[dict[str, t.Any], Path, str]]:
+    """A valid pair on its own database, deployed; removed afterwards. Tests using it run in file order."""
     require_images("2.29.0")
-    suite = f"roles-good-{pg_db}"
-    name = f"good-{pg_db[-6:]}"
-    pairs = {name: pair_vars(name, pg_server.url(pg_db, sslmode="disable"), (16690, 16691))}
-    inv = inventory(pairs, tmp_path / "config", suite)
+    work = tmp_path_factory.mktemp("good-pair")
+    database = pg_server.create_database("roles_good")
+    suite = f"roles-good-{database}"
+    name = f"good-{database[-6:]}"
+    pairs = {name: pair_vars(name, pg_server.url(database, sslmode="disable"), (16690, 16691))}
+    inv = inventory(pairs, work / "config", suite)
     try:
-        run = run_playbook("deploy.yml", inv, tmp_path)
+        run = run_playbook("deploy.yml", inv, work)
         assert run.rc == 0, run.failures() or run.stderr[-2000:]
-        yield inv, tmp_path, suite
+        yield inv, work, suite
     finally:
         remove_containers(f"{SUITE}={suite}")
+        pg_server.drop_database(database)
 
 
 def snapshot(suite: str, config_root: Path) -> dict[str, t.Any]:
@@ -217,3 +220,54 @@ def test_running_pair_is_left_alone_when_its_inventory_changes(good_pair: tuple[
     run = run_playbook("deploy.yml", inv, work)
     assert run.rc == 0 and run.stats(pair)["changed"] == 0, run.failures()
     assert snapshot(suite, work / "config") == before
+
+
+STOP_ONE = """
+- name: Stop one instance through the pair's instance entry point (as the handover does)
+  hosts: chainlink_pairs
+  gather_facts: false
+  tasks:
+    - name: Stop it gracefully
+      ansible.builtin.include_role:
+        name: nodeops.chainlink.pair
+        tasks_from: instance
+      vars:
+        pair_instance_role: "{{ role }}"
+        pair_node_action: stop
+"""
+
+
+def status(inv: dict[str, t.Any], work: Path, pair: str) -> dict[str, t.Any]:
+    run = run_playbook("status.yml", inv, work)
+    assert run.rc == 0, run.failures()
+    return t.cast("dict[str, t.Any]", run.fact(pair, "pair_status"))
+
+
+def stop_instance(inv: dict[str, t.Any], work: Path, pair: str, role: str) -> dict[str, t.Any]:
+    playbook = work / "stop-one.yml"
+    playbook.write_text(STOP_ONE)
+    run = run_playbook(str(playbook), inv, work, "-e", f"role={role}")
+    assert run.rc == 0, run.failures()
+    return t.cast("dict[str, t.Any]", run.fact(pair, "pair_results")[role]["stop"])
+
+
+def test_status_flags_and_graceful_stops(good_pair: tuple[dict[str, t.Any], Path, str]) -> None:
+    """status.yml on a healthy pair, then after each instance is stopped through the instance entry point."""
+    inv, work, _ = good_pair
+    pair = next(iter(inv["all"]["children"]["chainlink_pairs"]["hosts"]))
+    healthy = status(inv, work, pair)
+    assert (healthy["active"], healthy["standby"], healthy["standby_connected"], healthy["flags"]) == ("primary", "secondary", True, [])
+    assert healthy["active_version"] == "2.29.0" and healthy["db_version"] == "2.29.0" and healthy["lease_state"] == "held"
+    assert 0 < healthy["lease_remaining"] <= 3
+
+    # a waiting standby stopped by SIGTERM exits 1 ("stopped" while waiting), well within the stop timeout
+    stopped = stop_instance(inv, work, pair, "secondary")
+    assert (stopped["was_running"], stopped["exit_code"], stopped["graceful"], stopped["killed"]) == (True, 1, True, False)
+    assert status(inv, work, pair)["flags"] == ["standby_missing"]
+
+    # the active node releases its lease on SIGTERM and exits 0
+    stopped = stop_instance(inv, work, pair, "primary")
+    assert (stopped["exit_code"], stopped["graceful"]) == (0, True)
+    after = status(inv, work, pair)
+    assert after["active"] is None and set(after["flags"]) == {"no_holder", "standby_missing"}
+    assert after["lease_state"] == "expired"
