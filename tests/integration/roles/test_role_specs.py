@@ -1,0 +1,42 @@
+# Copyright: contributors to nodeops.chainlink
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The roles' typed contract: meta/argument_specs.yml matches defaults/main.yml one-for-one, every option is
+typed and described, and every entry point has its tasks file."""
+
+from __future__ import annotations
+
+import typing as t
+from pathlib import Path
+
+import pytest
+import yaml  # type: ignore[import-untyped]  # no stubs in the venv
+
+ROLES = Path(__file__).resolve().parents[3] / "roles"
+MY_ROLES = ("node", "pair")
+
+
+def load(path: Path) -> t.Any:
+    return yaml.safe_load(path.read_text())
+
+
+@pytest.mark.parametrize("role", MY_ROLES)
+def test_main_spec_matches_defaults(role: str) -> None:
+    defaults = load(ROLES / role / "defaults" / "main.yml")
+    options = load(ROLES / role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert sorted(options) == sorted(defaults)
+    for name, spec in options.items():
+        assert spec.get("default") == defaults[name], name
+
+
+@pytest.mark.parametrize("role", MY_ROLES)
+def test_every_entry_point_is_typed_described_and_exists(role: str) -> None:
+    specs = load(ROLES / role / "meta" / "argument_specs.yml")["argument_specs"]
+    defaults = load(ROLES / role / "defaults" / "main.yml")
+    for entry, spec in specs.items():
+        assert (ROLES / role / "tasks" / f"{entry}.yml").is_file(), entry
+        assert spec.get("short_description"), entry
+        for name, option in spec["options"].items():
+            assert name in defaults, f"{entry}: {name} has no default"
+            assert option.get("type") and option.get("description"), f"{entry}: {name}"
+            if option["type"] == "list":
+                assert option.get("elements"), f"{entry}: {name}"
