@@ -77,3 +77,14 @@ def run_playbook(playbook: str, inventory: dict[str, t.Any], workdir: Path, *arg
     except json.JSONDecodeError as exc:
         raise AssertionError(f"ansible-playbook printed no JSON report (rc {proc.returncode}): {proc.stdout[-2000:]}\n{proc.stderr[-2000:]}") from exc
     return PlaybookRun(rc=proc.returncode, report=report, stderr=proc.stderr)
+
+
+def run_molecule(scenario: str, timeout: float = 880) -> None:
+    """``molecule test -s <scenario>`` from the checkout, judged by its exit code (its recap can read
+    "successful" after a failed idempotence step); raises AssertionError with the output's tail."""
+    env = ansible_env()
+    # Molecule writes the scenario's own ansible.cfg; the collections path comes from the environment.
+    env.pop("ANSIBLE_CONFIG")
+    proc = subprocess.run(["molecule", "test", "-s", scenario], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f"molecule test -s {scenario} failed (rc {proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")
