@@ -5,7 +5,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-INVENTORY="${DEMO_INVENTORY:-lab/inventory/one_host}"
+INVENTORY="${DEMO_INVENTORY:-lab/inventory/one-host.yml}"
 FROM="${DEMO_FROM_VERSION:-2.28.0}"
 TO="${DEMO_TO_VERSION:-2.29.0}"
 
