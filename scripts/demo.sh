@@ -23,4 +23,4 @@ run_playbook deploy -e "chainlink_version=$FROM"
 run_playbook status
 run_playbook upgrade -e "chainlink_version=$TO"
 run_playbook status
-printf '\ndemo: done. Remove the lab containers with: ./nodeops lab-down\n'
+printf '\ndemo: done\n'
