@@ -179,29 +179,47 @@ def good_pair(pg_server: PostgresServer, tmp_path_factory: pytest.TempPathFactor
     work = tmp_path_factory.mktemp("good-pair")
     database = pg_server.create_database("roles_good")
     suite = f"roles-good-{database}"
+    toml_db = pg_server.create_database("roles_v1toml")
     name = f"good-{database[-6:]}"
     pairs = {name: pair_vars(name, pg_server.url(database, sslmode="disable"), (16690, 16691))}
-    inv = inventory(pairs, work / "config", suite)
     try:
-        run = run_playbook("deploy.yml", inv, work)
+        # deployed alongside, then taken out of the inventory: a late-1.x pair configured with TOML files
+        pairs["v1toml"] = pair_vars("v1toml", pg_server.url(toml_db, sslmode="disable"), (16694, 16695))
+        pairs["v1toml"].update(chainlink_version="1.11.0", chainlink_config_format="toml")
+        run = run_playbook("deploy.yml", inventory(pairs, work / "config", suite), work)
         assert run.rc == 0, run.failures() or run.stderr[-2000:]
-        yield inv, work, suite
+        del pairs["v1toml"]
+        yield inventory(pairs, work / "config", suite), work, suite
     finally:
         remove_containers(f"{SUITE}={suite}")
         pg_server.drop_database(database)
+        pg_server.drop_database(toml_db)
 
 
-def snapshot(suite: str, config_root: Path) -> dict[str, t.Any]:
+def test_late_1x_pair_runs_from_toml_files(good_pair: tuple[dict[str, t.Any], Path, str]) -> None:
+    """1.11.0 with chainlink_config_format toml: global -c/-s flags, secrets in files, no DATABASE_URL in the env."""
+    _, work, suite = good_pair
+    by_name = {c["Name"].lstrip("/"): c for c in containers(f"{SUITE}={suite}")}
+    primary = by_name["nodeops-roles-v1toml-primary"]
+    assert primary["Config"]["Cmd"][:5] == ["-c", "/chainlink/config.toml", "-s", "/chainlink/secrets.toml", "local"]
+    env_names = {item.split("=", 1)[0] for item in primary["Config"]["Env"]}
+    assert not {"DATABASE_URL", "DATABASE_LOCKING_MODE", "CL_DATABASE_URL"} & env_names
+    files = {p.name: p.stat().st_mode & 0o777 for p in (work / "config" / "nodeops-roles-v1toml-primary").iterdir()}
+    assert files == {"config.toml": 0o640, "secrets.toml": 0o600, ".password": 0o600, ".api": 0o600}
+    assert all(by_name[f"nodeops-roles-v1toml-{role}"]["State"]["Running"] for role in ("primary", "secondary"))
+
+
+def snapshot(pair: str, config_root: Path) -> dict[str, t.Any]:
     return {
-        "containers": sorted((c["Name"], c["Id"], c["State"]["StartedAt"], c["State"]["Running"]) for c in containers(f"{SUITE}={suite}")),
+        "containers": sorted((c["Name"], c["Id"], c["State"]["StartedAt"], c["State"]["Running"]) for c in containers(f"nodeops.chainlink.pair={pair}")),
         "files": sorted((str(p), p.stat().st_mtime_ns) for p in config_root.rglob("*") if p.is_file()),
     }
 
 
 def test_running_pair_is_left_alone_when_its_inventory_changes(good_pair: tuple[dict[str, t.Any], Path, str]) -> None:
-    inv, work, suite = good_pair
+    inv, work, _ = good_pair
     pair = next(iter(inv["all"]["children"]["chainlink_pairs"]["hosts"]))
-    before = snapshot(suite, work / "config")
+    before = snapshot(pair, work / "config")
     assert len(before["containers"]) == 2 and all(c[3] for c in before["containers"])
 
     hostvars = inv["all"]["children"]["chainlink_pairs"]["hosts"][pair]
@@ -213,13 +231,13 @@ def test_running_pair_is_left_alone_when_its_inventory_changes(good_pair: tuple[
     assert "is running and its inventory differs from it" in message, message
     assert "files config.toml" in message and "container settings" in message and "image" in message, message
     assert "use playbooks/upgrade.yml" in message and "Nothing was changed" in message, message
-    assert snapshot(suite, work / "config") == before
+    assert snapshot(pair, work / "config") == before
 
     # back to the deployed inventory: accepted, and nothing changes
     del hostvars["chainlink_lease_duration"], hostvars["chainlink_version"]
     run = run_playbook("deploy.yml", inv, work)
     assert run.rc == 0 and run.stats(pair)["changed"] == 0, run.failures()
-    assert snapshot(suite, work / "config") == before
+    assert snapshot(pair, work / "config") == before
 
 
 STOP_ONE = """
