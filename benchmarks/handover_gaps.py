@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -160,6 +161,7 @@ def main() -> int:
     finally:
         lab.destroy()
         pg.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
     lease = [h["lease_gap"] for h in measured]
     service = [h["service_gap"] for h in measured]
     boot = [h["boot"] for h in measured]
