@@ -106,6 +106,8 @@ BAD_CASES: dict[str, tuple[dict[str, t.Any], str]] = {
     # not a preflight rule but the same promise: a database whose lease a node outside the pair keeps
     # refreshing is refused after one lease period, before anything starts
     "foreign_holder": ({"chainlink_database_url": "FOREIGN"}, "another node uses this database"),
+    # likewise: the database already saw a newer version (the foreign node's 2.29.0), which 2.28.0 cannot boot on
+    "older_than_database": ({"chainlink_database_url": "NEWER_DB", "chainlink_version": "2.28.0"}, "newer than 2.28.0"),
 }
 
 
@@ -127,7 +129,7 @@ def bad_pair(case: str, urls: dict[str, str], index: int) -> dict[str, t.Any]:
 
 @pytest.fixture(scope="module")
 def bad_run(pg_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[tuple[PlaybookRun, Path, str]]:
-    require_images("2.29.0", "1.11.0")
+    require_images("2.29.0", "2.28.0", "1.11.0")
     work = tmp_path_factory.mktemp("bad-pairs")
     database = pg_server.create_database("roles_bad")
     foreign_db = pg_server.create_database("roles_foreign")
@@ -138,8 +140,16 @@ def bad_run(pg_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory)
         "UNREACHABLE": f"postgresql://postgres:x@127.0.0.1:{free_port()}/nothing?sslmode=disable",
         "FOREIGN": pg_server.url(foreign_db, sslmode="disable"),
     }
+    newer_db = pg_server.create_database("roles_newer")
+    urls["NEWER_DB"] = pg_server.url(newer_db, sslmode="disable")
     foreign = SimNode.start("2.29.0", urls["FOREIGN"])
     try:
+        # a 2.29.0 node booted once on NEWER_DB (recording its version) and stopped, releasing its lease
+        earlier = SimNode.start("2.29.0", urls["NEWER_DB"])
+        try:
+            earlier.wait_booted(20)
+        finally:
+            assert earlier.stop() == 0
         foreign.wait_booted(20)
         pairs = {case: bad_pair(case, urls, i) for i, case in enumerate(BAD_CASES)}
         run = run_playbook("deploy.yml", inventory(pairs, work / "config", suite), work)
@@ -152,6 +162,7 @@ def bad_run(pg_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory)
         remove_containers(f"{SUITE}={suite}")
         pg_server.drop_database(database)
         pg_server.drop_database(foreign_db)
+        pg_server.drop_database(newer_db)
 
 
 @pytest.mark.parametrize("case", list(BAD_CASES))
