@@ -85,8 +85,7 @@ def test_every_job_was_completed_once_by_the_lease_holder(scenario: Scenario) ->
 
 @pytest.mark.skipif(os.environ.get("MOLECULE_SCENARIO_NAME") != "switchover", reason="the upgrade scenarios have Molecule's idempotence step")
 def test_a_switchover_already_done_changes_nothing(scenario: Scenario) -> None:
-    for direction in ("back", "back"):
-        run = scenario.playbook("switchover.yml", "-e", f"direction={direction}")
-        assert run.returncode == 0, run.stdout[-3000:]
-        assert "changed=0" in run.stdout
+    run = scenario.playbook("switchover.yml", "-e", "direction=back")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "changed=0" in run.stdout
     assert scenario.reports()[-1]["steps"] == []

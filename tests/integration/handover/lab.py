@@ -148,8 +148,10 @@ class HandoverLab:
             raise AssertionError(f"no {action} report under {self.reports}")
         return t.cast(dict[str, t.Any], json.loads(files[-1].read_text()))
 
-    def report_count(self, action: str) -> int:
-        return len(list(self.reports.glob(f"{self.name}-{action}-*.json")))
+    def reports_of(self, action: str) -> list[dict[str, t.Any]]:
+        """Every report of the action, in the order the runs began."""
+        reports = [json.loads(p.read_text()) for p in self.reports.glob(f"{self.name}-{action}-*.json")]
+        return sorted(reports, key=lambda r: float(r["began_at"]))
 
     # -- containers ------------------------------------------------------------------------------------------------
 
