@@ -70,6 +70,7 @@ def run_playbook(playbook: str, inventory: dict[str, t.Any], workdir: Path, *arg
         text=True,
         timeout=timeout,
         env=ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"),
+        check=False,
         cwd=ROOT,
     )
     try:
@@ -85,6 +86,6 @@ def run_molecule(scenario: str, timeout: float = 880) -> None:
     env = ansible_env()
     # Molecule writes the scenario's own ansible.cfg; the collections path comes from the environment.
     env.pop("ANSIBLE_CONFIG")
-    proc = subprocess.run(["molecule", "test", "-s", scenario], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(["molecule", "test", "-s", scenario], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     if proc.returncode != 0:
         raise AssertionError(f"molecule test -s {scenario} failed (rc {proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")

@@ -46,23 +46,22 @@ class PostgresServer:
         conn.autocommit = autocommit
         return conn
 
-    def create_database(self, prefix: str = "t") -> str:
-        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-        conn = self.connect()
+    def execute(self, sql: str, dbname: str = "postgres") -> None:
+        """Run one statement outside a transaction (CREATE/DROP DATABASE need that)."""
+        conn = self.connect(dbname)
         try:
             with conn.cursor() as cur:
-                cur.execute(f'CREATE DATABASE "{name}"')
+                cur.execute(sql)
         finally:
             conn.close()
+
+    def create_database(self, prefix: str = "t") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        self.execute(f'CREATE DATABASE "{name}"')
         return name
 
     def drop_database(self, name: str) -> None:
-        conn = self.connect()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            conn.close()
+        self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def restart(self) -> None:
         """Restart the server process (the container), keeping its data."""

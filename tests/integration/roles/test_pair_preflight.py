@@ -28,7 +28,7 @@ SUITE = "nodeops.test.suite"
 def require_images(*versions: str) -> None:
     for version in versions:
         ref = f"{SIM_IMAGE}:{version}"
-        if subprocess.run(["docker", "image", "inspect", ref], capture_output=True).returncode != 0:
+        if subprocess.run(["docker", "image", "inspect", ref], capture_output=True, check=False).returncode != 0:
             raise RuntimeError(f"image {ref} is missing: run 'lab/lab images' first")
 
 
@@ -80,9 +80,9 @@ def containers(label: str) -> list[dict[str, t.Any]]:
 
 
 def remove_containers(label: str) -> None:
-    ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={label}"], capture_output=True, text=True).stdout.split()
+    ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={label}"], capture_output=True, text=True, check=False).stdout.split()
     if ids:
-        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
 
 
 # case -> (pair vars to change, text the refusal must contain); the base pair is valid (tested below)
@@ -112,7 +112,7 @@ BAD_CASES: dict[str, tuple[dict[str, t.Any], str]] = {
 
 
 def bad_pair(case: str, urls: dict[str, str], index: int) -> dict[str, t.Any]:
-    change, _ = BAD_CASES[case]
+    change = BAD_CASES[case][0]
     ports = (16650 + 2 * index, 16651 + 2 * index)
     result = pair_vars(case, urls["BASE"], ports)
     placeholders = {**urls, "SAME_NAME": result["chainlink_instances"]["primary"]["container_name"], "SAME_PORT": ports[0]}
@@ -167,7 +167,7 @@ def bad_run(pg_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.mark.parametrize("case", list(BAD_CASES))
 def test_preflight_refuses_bad_input(bad_run: tuple[PlaybookRun, Path, str], case: str) -> None:
-    run, _, _ = bad_run
+    run = bad_run[0]
     assert run.rc != 0
     message = run.failures().get(case, "")
     assert BAD_CASES[case][1] in message, message or run.stderr[-2000:]
@@ -209,7 +209,7 @@ def good_pair(pg_server: PostgresServer, tmp_path_factory: pytest.TempPathFactor
 
 def test_late_1x_pair_runs_from_toml_files(good_pair: tuple[dict[str, t.Any], Path, str]) -> None:
     """1.11.0 with chainlink_config_format toml: global -c/-s flags, secrets in files, no DATABASE_URL in the env."""
-    _, work, suite = good_pair
+    work, suite = good_pair[1:]
     by_name = {c["Name"].lstrip("/"): c for c in containers(f"{SUITE}={suite}")}
     primary = by_name["nodeops-roles-v1toml-primary"]
     assert primary["Config"]["Cmd"][:5] == ["-c", "/chainlink/config.toml", "-s", "/chainlink/secrets.toml", "local"]
@@ -228,7 +228,7 @@ def snapshot(pair: str, config_root: Path) -> dict[str, t.Any]:
 
 
 def test_running_pair_is_left_alone_when_its_inventory_changes(good_pair: tuple[dict[str, t.Any], Path, str]) -> None:
-    inv, work, _ = good_pair
+    inv, work = good_pair[:2]
     pair = next(iter(inv["all"]["children"]["chainlink_pairs"]["hosts"]))
     before = snapshot(pair, work / "config")
     assert len(before["containers"]) == 2 and all(c[3] for c in before["containers"])
@@ -282,7 +282,7 @@ def stop_instance(inv: dict[str, t.Any], work: Path, pair: str, role: str) -> di
 
 def test_status_flags_and_graceful_stops(good_pair: tuple[dict[str, t.Any], Path, str]) -> None:
     """status.yml on a healthy pair, then after each instance is stopped through the instance entry point."""
-    inv, work, _ = good_pair
+    inv, work = good_pair[:2]
     pair = next(iter(inv["all"]["children"]["chainlink_pairs"]["hosts"]))
     healthy = status(inv, work, pair)
     assert (healthy["active"], healthy["standby"], healthy["standby_connected"], healthy["flags"]) == ("primary", "secondary", True, [])

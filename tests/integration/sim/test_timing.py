@@ -8,16 +8,22 @@ import pytest
 
 from tests.integration.sim.helpers import DURATION, REFRESH, V1, V2, Db
 from tests.support.observer import LockObserver
-from tests.support.sim import SimFactory
+from tests.support.sim import SimFactory, SimNode
 
 
-@pytest.mark.parametrize(("version", "mode"), [(V2, None), (V1, "dual")], ids=["2.x", "1.x-dual"])
-def test_graceful_handover_within_one_and_a_half_refresh(db: Db, sim_factory: SimFactory, version: str, mode: str | None) -> None:
+def start_holder_and_standby(db: Db, sim_factory: SimFactory, version: str, mode: str | None) -> tuple[SimNode, SimNode, str]:
+    """A booted holder and a standby proven waiting; returns both and the standby's app ID."""
     first = sim_factory.start(version, db.url, locking_mode=mode)
     first.wait_booted()
     second = sim_factory.start(version, db.url, locking_mode=mode, log_level="debug")
     standby_id = second.wait_app_id()
     second.wait_waiting()
+    return first, second, standby_id
+
+
+@pytest.mark.parametrize(("version", "mode"), [(V2, None), (V1, "dual")], ids=["2.x", "1.x-dual"])
+def test_graceful_handover_within_one_and_a_half_refresh(db: Db, sim_factory: SimFactory, version: str, mode: str | None) -> None:
+    first, second, standby_id = start_holder_and_standby(db, sim_factory, version, mode)
     with LockObserver(db.connect, [first, second]) as obs:
         obs.wait_holder(first.app_id or "")
         first.terminate()
@@ -33,11 +39,7 @@ def test_graceful_handover_within_one_and_a_half_refresh(db: Db, sim_factory: Si
 
 @pytest.mark.parametrize(("version", "mode"), [(V2, None), (V1, "dual")], ids=["2.x", "1.x-dual"])
 def test_sigkill_takeover_between_duration_minus_refresh_and_duration_plus(db: Db, sim_factory: SimFactory, version: str, mode: str | None) -> None:
-    first = sim_factory.start(version, db.url, locking_mode=mode)
-    first.wait_booted()
-    second = sim_factory.start(version, db.url, locking_mode=mode, log_level="debug")
-    standby_id = second.wait_app_id()
-    second.wait_waiting()
+    first, second, standby_id = start_holder_and_standby(db, sim_factory, version, mode)
     with LockObserver(db.connect, [first, second]) as obs:
         obs.wait_holder(first.app_id or "")
         killed = first.kill()
