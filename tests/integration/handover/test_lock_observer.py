@@ -102,11 +102,14 @@ def test_second_observer_of_the_same_pair_is_refused_by_the_guard(db: tuple[str,
 
 def test_sampler_ends_itself_when_its_run_is_gone_and_frees_the_guard(db: tuple[str, t.Any], tmp_path: Path) -> None:
     url, conn = db
-    owner = subprocess.Popen(["sleep", "3"])
-    started = observer(url, tmp_path, name="obs-c", owner_pid=owner.pid)
-    assert started["_ok"], started["msg"]
-    assert guard_held(conn, "obs-c")
-    owner.wait()
+    owner = subprocess.Popen(["sleep", "120"])  # stands for the ansible-playbook run that started the observer
+    try:
+        started = observer(url, tmp_path, name="obs-c", owner_pid=owner.pid)
+        assert started["_ok"], started["msg"]
+        assert guard_held(conn, "obs-c")
+    finally:
+        owner.kill()  # the run is gone (Ctrl-C, lost controller)
+        owner.wait()
     deadline = time.monotonic() + 5
     while guard_held(conn, "obs-c") and time.monotonic() < deadline:
         time.sleep(0.1)
