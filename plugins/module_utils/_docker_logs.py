@@ -108,19 +108,21 @@ def parse_since(value: str) -> str | int:
     return parsed
 
 
-def run_window_start_ns(started_ns: int | None, finished_ns: int | None) -> int:
+def run_window_start_ns(started_ns: int | None, finished_ns: int | None, running: bool = True) -> int:
     """Where the container's current (or last) run begins in its log, in nanoseconds; 0 means the whole log.
 
     - never started or never stopped: everything in the log belongs to this run;
-    - restarted (the previous run finished before this one started): halfway between the two, which leaves a margin
-      on both sides (a restart takes tens of milliseconds; lines are stamped a few ms off either end);
-    - stopped (this run finished): a little before StartedAt, as the previous run's end is no longer recorded.
+    - running after a restart (the previous run finished before this one started): halfway between the two, which
+      leaves a margin on both sides (a restart takes tens of milliseconds; lines are stamped a few ms off either end);
+    - not running (exited, restarting): FinishedAt is this run's end; a little before the earlier of StartedAt and
+      FinishedAt, as the previous run's end is no longer recorded. A process that exits at once can have Docker
+      record FinishedAt before StartedAt, so StartedAt alone would put its lines outside the window.
     """
     if started_ns is None or finished_ns is None:
         return 0
-    if finished_ns < started_ns:
+    if running and finished_ns < started_ns:
         return (finished_ns + started_ns) // 2
-    return max(started_ns - _EXITED_RUN_SLACK_NS, 0)
+    return max(min(started_ns, finished_ns) - _EXITED_RUN_SLACK_NS, 0)
 
 
 # --- stream decoding ----------------------------------------------------------------------------------------------

@@ -361,7 +361,7 @@ class LogWaiter:
             )
         self.container = container
         if self.params.since == "start":
-            self.window_ns = run_window_start_ns(container.started_ns, container.finished_ns)
+            self.window_ns = run_window_start_ns(container.started_ns, container.finished_ns, container.running)
         elif self.params.since == "now":
             self.window_ns = time.time_ns()
         else:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.nodeops.chainlink.plugins.module_utils._docker_logs import parse_timestamp_ns
 from ansible_collections.nodeops.chainlink.plugins.modules import log_wait
 from tests.support.ansible_module import run_module
 from tests.support.postgres import TEST_LABEL, PostgresServer, free_port
@@ -280,8 +281,9 @@ def test_restarted_container_only_the_new_run_counts(containers: Containers) -> 
     assert not result.get("failed"), result["msg"]
     assert [m["msg"] for m in result["matched"]] == ["READY run=2"]
     assert result["container"]["started_at"] != first_start
-    # An explicit since reaches back into the earlier run.
-    result = wait(name=name, regex="^READY", since=first_start)
+    # An explicit since reaches back into the earlier run. Docker may stamp a run's first lines a few ms before
+    # the StartedAt it records, so look from one second before it.
+    result = wait(name=name, regex="^READY", since=f"{parse_timestamp_ns(first_start) / 1e9 - 1:.3f}")
     assert [m["msg"] for m in result["matched"]] == ["READY run=1"]
 
 

@@ -108,16 +108,18 @@ def test_parse_since_refuses_with_the_accepted_forms(value: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("started", "finished", "window"),
+    ("started", "finished", "running", "window"),
     [
-        (None, None, 0),  # never started
-        (10_000_000_000, None, 0),  # never stopped: the whole log is this run
-        (10_000_000_000, 9_900_000_000, 9_950_000_000),  # restarted: halfway between the previous end and this start
-        (10_000_000_000, 12_000_000_000, 9_975_000_000),  # stopped: 25 ms before its start
+        (None, None, False, 0),  # never started
+        (10_000_000_000, None, True, 0),  # never stopped: the whole log is this run
+        (10_000_000_000, 9_900_000_000, True, 9_950_000_000),  # restarted: halfway between the previous end and this start
+        (10_000_000_000, 12_000_000_000, False, 9_975_000_000),  # stopped: 25 ms before its start
+        # exited at once: Docker recorded FinishedAt 0.5 ms before StartedAt; the window opens before both
+        (10_000_000_000, 9_999_500_000, False, 9_974_500_000),
     ],
 )
-def test_run_window(started: int | None, finished: int | None, window: int) -> None:
-    assert run_window_start_ns(started, finished) == window
+def test_run_window(started: int | None, finished: int | None, running: bool, window: int) -> None:
+    assert run_window_start_ns(started, finished, running) == window
 
 
 def test_container_state_from_inspect() -> None:
