@@ -283,7 +283,9 @@ def test_restarted_container_only_the_new_run_counts(containers: Containers) -> 
     assert result["container"]["started_at"] != first_start
     # An explicit since reaches back into the earlier run. Docker may stamp a run's first lines a few ms before
     # the StartedAt it records, so look from one second before it.
-    result = wait(name=name, regex="^READY", since=f"{parse_timestamp_ns(first_start) / 1e9 - 1:.3f}")
+    first_start_ns = parse_timestamp_ns(first_start)
+    assert first_start_ns is not None
+    result = wait(name=name, regex="^READY", since=f"{first_start_ns / 1e9 - 1:.3f}")
     assert [m["msg"] for m in result["matched"]] == ["READY run=1"]
 
 
