@@ -33,9 +33,10 @@ def test_every_handover_succeeded_with_plausible_gaps(scenario: Scenario) -> Non
         assert report["two_holders_seen"] is False
         steps = [s for s in report["steps"] if s["action"] == "handover"]
         handovers += len(steps)
-        # One lease gap and at least one service gap per handover, each exact from the lease row and graceful
+        # One lease gap and at least one service gap per handover, every lease given back (graceful). A gap is exact from
+        # the lease row unless release and take-over fell between two samples (then it is an upper bound, still plausible)
         assert len(report["lease_gaps"]) == len(steps)
-        assert all(tr["released"] == "graceful" and tr["exact"] for tr in report["transitions"])
+        assert all(tr["released"] == "graceful" for tr in report["transitions"]), report["transitions"]
         assert all(0 <= gap <= REFRESH_S * 1.1 + 0.5 for gap in report["lease_gaps"]), report["lease_gaps"]
         assert len(report["service_gaps"]) >= len(steps)
         assert all(0 < gap <= 10 for gap in report["service_gaps"]), report["service_gaps"]
