@@ -38,7 +38,7 @@ def start_lab_postgres(ports: t.Iterable[int], prefix: str) -> PostgresServer:
             except OSError:
                 continue
         server = PostgresServer(container=f"{prefix}-{port}", port=port)
-        subprocess.run(["docker", "rm", "-f", server.container], capture_output=True)
+        subprocess.run(["docker", "rm", "-f", server.container], capture_output=True, check=False)
         subprocess.run(
             ["docker", "run", "-d", "--name", server.container, "--network", "host", "--label", "nodeops.test=true",
              "-e", f"PGPORT={port}", "-e", f"POSTGRES_PASSWORD={server.password}", PG_IMAGE],
@@ -122,7 +122,7 @@ class HandoverLab:
 
     def playbook(self, name: str, *args: str, timeout: float = 280) -> subprocess.CompletedProcess[str]:
         cmd = [str(VENV_BIN / "ansible-playbook"), "-i", str(self.inventory), str(ROOT / "playbooks" / name), *args]
-        return subprocess.run(cmd, cwd=self.workdir, env=ansible_env(), capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(cmd, cwd=self.workdir, env=ansible_env(), capture_output=True, text=True, timeout=timeout, check=False)
 
     def start_playbook(self, name: str, *args: str) -> subprocess.Popen[str]:
         """Start a run in its own process group, so that an interruption can reach all of it (like Ctrl-C)."""
@@ -156,7 +156,7 @@ class HandoverLab:
     # -- containers ------------------------------------------------------------------------------------------------
 
     def inspect(self, role: str) -> dict[str, t.Any]:
-        out = subprocess.run(["docker", "inspect", self.containers[role]], capture_output=True, text=True)
+        out = subprocess.run(["docker", "inspect", self.containers[role]], capture_output=True, text=True, check=False)
         return t.cast(dict[str, t.Any], json.loads(out.stdout)[0]) if out.returncode == 0 else {}
 
     def image(self, role: str) -> str | None:
@@ -179,7 +179,7 @@ class HandoverLab:
         return {"holder": row[0] if row and row[1] else None, "db_version": version[0] if version else None}
 
     def destroy(self) -> None:
-        subprocess.run(["docker", "rm", "-f", *self.containers.values()], capture_output=True)
+        subprocess.run(["docker", "rm", "-f", *self.containers.values()], capture_output=True, check=False)
         shutil.rmtree(self.workdir / "cfg", ignore_errors=True)
 
     # -- the work queue --------------------------------------------------------------------------------------------

@@ -115,7 +115,7 @@ def test_primary_killed_mid_upgrade_ends_safe_and_resumes(pair: HandoverLab) -> 
         # Once the standby runs on the target, SIGKILL the active primary (no lease release).
         wait_until(lambda: pair.running("secondary") and pair.image("secondary") == f"nodeops-lab/chainlink-sim:{NEW}", 120, "the standby on 2.29.0")
         killed = pair.lock()["holder"]
-        assert subprocess.run(["docker", "kill", "-s", "KILL", pair.containers["primary"]], capture_output=True).returncode == 0
+        assert subprocess.run(["docker", "kill", "-s", "KILL", pair.containers["primary"]], capture_output=True, check=False).returncode == 0
         proc.wait(timeout=280)
         first = pair.latest_report("upgrade")
         # Whatever step the kill hit, the run ended with one instance active and said what happened.

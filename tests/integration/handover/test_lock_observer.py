@@ -27,9 +27,10 @@ def observer(url: str, state_dir: Path, **args: t.Any) -> dict[str, t.Any]:
         text=True,
         env={**ansible_env(), "ANSIBLE_PYTHON_INTERPRETER": str(VENV_BIN / "python"), "ANSIBLE_LOCALHOST_WARNING": "false"},
         timeout=120,
+        check=False,
     )
     out = run.stdout.strip()
-    verdict, _, payload = out.partition(" => ")
+    verdict, _sep, payload = out.partition(" => ")
     result = json.loads(payload) if payload.startswith("{") else {"msg": out + run.stderr}
     result["_ok"] = run.returncode == 0
     return result
