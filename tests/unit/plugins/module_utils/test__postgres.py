@@ -71,10 +71,13 @@ def test_connection_kwargs_options_override_the_url_and_keep_its_startup_options
 
 
 def test_describe_target_never_shows_the_password() -> None:
-    url = "postgresql://cl:topsecret@10.0.0.5:6000/chain"
+    url = "postgresql://cl:topsecret@db.example.internal:6000/chain"
     text = _postgres.describe_target(params(login_url=url), environ={})
-    assert text == "host 10.0.0.5 port 6000 database 'chain' user 'cl'"
-    assert _postgres.describe_target(params(login_url=url, login_port=7000, login_db="x"), environ={}) == "host 10.0.0.5 port 7000 database 'x' user 'cl'"
+    assert text == "host db.example.internal port 6000 database 'chain' user 'cl'"
+    assert (
+        _postgres.describe_target(params(login_url=url, login_port=7000, login_db="x"), environ={})
+        == "host db.example.internal port 7000 database 'x' user 'cl'"
+    )
 
 
 def test_describe_target_falls_back_like_libpq() -> None:
