@@ -589,6 +589,9 @@ class ObserverManager:
 
     def stopped(self) -> None:
         meta = self.get_existing()
+        owner_pid = int((meta or {}).get("owner_pid") or 0)
+        if self.running(meta) and meta is not None and owner_pid and not alive(owner_pid, None):
+            self.wait_gone(meta, 2.0)  # its run is gone, so it is ending by itself: nothing for us to stop
         if self.running(meta) and meta is not None:
             self.result["changed"] = True
             if not self.client.check_mode:
