@@ -14,26 +14,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-import typing as t
 from pathlib import Path
 
 import pytest
 
 from tests.integration.handover.lab import HandoverLab
+from tests.support.waiting import wait_until
 
 OLD, NEW = "2.28.0", "2.29.0"
 ENV_REFUSE = '{"handover_env_extra": {"SIM_REFUSE_START": "1"}, "handover_standby_timeout": 15}'
 ENV_CRASH = '{"handover_env_extra": {"SIM_CRASH_AT_BOOT": "1"}}'
-
-
-def wait_until(predicate: t.Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture(scope="module")

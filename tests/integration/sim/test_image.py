@@ -13,7 +13,6 @@ import re
 import socket
 import subprocess
 import tempfile
-import time
 import typing as t
 import uuid
 from pathlib import Path
@@ -23,6 +22,7 @@ import pytest
 from tests.integration.sim.helpers import V1, V2, Db
 from tests.support.postgres import TEST_LABEL, free_port
 from tests.support.sim import API_EMAIL, API_PASSWORD, KEYSTORE_PASSWORD, SIM_DIR
+from tests.support.waiting import wait_until
 
 IMAGE = "nodeops-lab/chainlink-sim"
 BASE_IMAGE = os.environ.get("LAB_BASE_IMAGE", "nodeops-lab/base:bookworm")
@@ -97,15 +97,6 @@ def health(name: str) -> str:
     return docker("inspect", "-f", "{{.State.Health.Status}}", name).stdout.strip()
 
 
-def wait_for(predicate: t.Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def logs(name: str) -> str:
     out = docker("logs", name, check=False)
     return out.stdout + out.stderr
@@ -149,16 +140,16 @@ def test_2x_pair_in_containers_http_only_on_the_active(images: dict[str, str], c
     mount = mount_dir(files)
     cmd = ["node", "-config", "/chainlink/config{}.toml", "-secrets", "/chainlink/secrets.toml", "start", "-a", "/chainlink/api"]
     primary = containers("a", images[V2], [c.format(0) for c in cmd], {}, mount, ports[0])
-    wait_for(lambda: health(primary) == "healthy", 20, "the primary to turn healthy")
+    wait_until(lambda: health(primary) == "healthy", 20, "the primary to turn healthy")
     secondary = containers("b", images[V2], [c.format(1) for c in cmd], {}, mount, ports[1])
-    wait_for(lambda: "waiting for lease to expire" in logs(secondary), 15, "the secondary to wait")
-    wait_for(lambda: health(secondary) == "unhealthy", 15, "the waiting secondary to be unhealthy")
+    wait_until(lambda: "waiting for lease to expire" in logs(secondary), 15, "the secondary to wait")
+    wait_until(lambda: health(secondary) == "unhealthy", 15, "the waiting secondary to be unhealthy")
     assert refused(ports[1]), "a waiting standby listens on nothing"
     assert docker("exec", primary, "id", "-u").stdout.strip() == "14933"
 
     docker("stop", "-t", "10", primary)
     assert docker("inspect", "-f", "{{.State.ExitCode}}", primary).stdout.strip() == "0"
-    wait_for(lambda: health(secondary) == "healthy", 20, "the secondary to take over and turn healthy")
+    wait_until(lambda: health(secondary) == "healthy", 20, "the secondary to take over and turn healthy")
     app_id = re.search(r"Chainlink booted in \S+ +\S+ +appID=(\S+)", logs(secondary))
     assert app_id and db.lease() == (app_id[1], True)
 
@@ -174,6 +165,6 @@ def test_1x_container_with_env_config(images: dict[str, str], containers: t.Call
         "ROOT": "/home/chainlink/.chainlink",
     }
     name = containers("v1", images[V1], ["local", "n", "-p", "/chainlink/password", "-a", "/chainlink/api"], env, mount, port)
-    wait_for(lambda: health(name) == "healthy", 20, "the 1.x node to turn healthy")
+    wait_until(lambda: health(name) == "healthy", 20, "the 1.x node to turn healthy")
     assert f"Listening and serving HTTP on port {port}" in logs(name)
     assert db.one("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 239192036 AND objid = 2840971190") == 1
