@@ -33,7 +33,7 @@ class PostgresServer:
     container: str
     port: int
     user: str = "postgres"
-    password: str = "test-password"
+    password: str = "nodeops-test-Passw0rd"  # 16+ characters: the real node refuses a simpler database password
     host: str = "127.0.0.1"
 
     def url(self, dbname: str = "postgres", **params: str) -> str:

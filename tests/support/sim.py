@@ -13,7 +13,11 @@ Config styles: ``"auto"`` is TOML files for 2.x (``node -config F -secrets F sta
 1.x (``local node -p F -a F``); ``"toml"`` on 1.x uses the late-1.x global form ``-c F -s F node start``.
 ``locking_mode`` sets ``DATABASE_LOCKING_MODE`` (1.x env style only); for TOML ``"none"`` maps to
 ``Database.Lock.Enabled = false``. ``extra_env`` adds or overrides environment variables (``SIM_*`` fault knobs);
-a value of ``None`` removes a variable. ``extra_toml`` is appended to the config file.
+a value of ``None`` removes a variable. ``extra_toml`` (TOML text) is merged key by key into the generated config.
+
+The sim is as strict as the real node: the generated files use only real keys and passwords that meet the real rules.
+By default the TLS listener is off (``HTTPSPort = 0`` / ``CHAINLINK_TLS_PORT=0``) and ``SecureCookies`` is false, as
+the collection writes them; ``https_port`` and ``secure_cookies=None`` (leave the node's default) change that.
 
 Log lines are read from stderr by a thread and time-stamped with ``time.monotonic()`` on arrival; exit time is
 recorded the same way, so tests can measure take-over delays against the same clock.
@@ -31,6 +35,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import tomllib
 import typing as t
 import uuid
 from pathlib import Path
@@ -71,8 +76,37 @@ class LogLine:
         return value
 
 
-def _toml_duration(value: str) -> str:
-    return f"'{value}'"
+def _toml_value(value: t.Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string is a JSON string for what tests write
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def render_toml(tree: t.Mapping[str, t.Any], prefix: str = "") -> str:
+    """A nested dict as TOML: scalars first, then sub-tables; lists of tables as ``[[name]]``."""
+    lines = [f"{k} = {_toml_value(v)}" for k, v in tree.items() if not isinstance(v, dict) and not (isinstance(v, list) and v and isinstance(v[0], dict))]
+    out = "\n".join(lines) + ("\n" if lines else "")
+    for key, value in tree.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            out += f"\n[{name}]\n" + render_toml(value, name)
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            for entry in value:
+                out += f"\n[[{name}]]\n" + render_toml(entry, name)
+    return out
+
+
+def merge_tree(base: dict[str, t.Any], overlay: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    out = dict(base)
+    for key, value in overlay.items():
+        out[key] = merge_tree(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 class SimNode:
@@ -112,6 +146,8 @@ class SimNode:
         extra_toml: str = "",
         api_file: bool = True,
         args: list[str] | None = None,
+        https_port: int = 0,
+        secure_cookies: bool | None = False,
     ) -> SimNode:
         """Start one node. ``args`` replaces the generated command line (the files are still written)."""
         port = free_port() if http_port is None else http_port
@@ -143,24 +179,36 @@ class SimNode:
                     "LOG_LEVEL": log_level,
                     "SIM_LISTEN_IP": "127.0.0.1",
                     "ROOT": str(workdir / ".chainlink"),
+                    "CHAINLINK_TLS_PORT": str(https_port),
                 }
             )
+            if secure_cookies is not None:
+                env["SECURE_COOKIES"] = str(secure_cookies).lower()
             if shutdown_grace is not None:
                 env["SHUTDOWN_GRACE_PERIOD"] = shutdown_grace
             if locking_mode is not None:
                 env["DATABASE_LOCKING_MODE"] = locking_mode
             argv = ["local", "node", *start_flags]
         else:
-            lock_lines = [f"LeaseDuration = {_toml_duration(lease_duration)}", f"LeaseRefreshInterval = {_toml_duration(refresh)}"]
+            lock: dict[str, t.Any] = {"LeaseDuration": lease_duration, "LeaseRefreshInterval": refresh}
             if locking_mode not in (None, "lease", "none"):
                 raise ValueError(f"locking_mode {locking_mode!r} needs 1.x env config; TOML knows only lease (Enabled) and none")
             if locking_mode == "none":
-                lock_lines.insert(0, "Enabled = false")
-            grace = f"ShutdownGracePeriod = {_toml_duration(shutdown_grace)}\n" if shutdown_grace is not None else ""
-            (workdir / "config.toml").write_text(
-                f"{grace}RootDir = '{workdir / '.chainlink'}'\n\n[Log]\nLevel = '{log_level}'\nJSONConsole = {str(json_logs).lower()}\n\n"
-                "[Database.Lock]\n" + "\n".join(lock_lines) + f"\n\n[WebServer]\nHTTPPort = {port}\nListenIP = '127.0.0.1'\n\n{extra_toml}\n"
-            )
+                lock = {"Enabled": False, **lock}
+            web: dict[str, t.Any] = {"HTTPPort": port, "TLS": {"HTTPSPort": https_port}}
+            if major >= 2:
+                web["ListenIP"] = "127.0.0.1"  # late 1.x has no ListenIP: SIM_LISTEN_IP keeps it on loopback
+                web["TLS"]["ListenIP"] = "127.0.0.1"
+            else:
+                env["SIM_LISTEN_IP"] = "127.0.0.1"
+            if secure_cookies is not None:
+                web["SecureCookies"] = secure_cookies
+            tree: dict[str, t.Any] = {"RootDir": str(workdir / ".chainlink")}
+            if shutdown_grace is not None:
+                tree["ShutdownGracePeriod"] = shutdown_grace
+            tree.update({"Log": {"Level": log_level, "JSONConsole": json_logs}, "Database": {"Lock": lock}, "WebServer": web})
+            tree = merge_tree(tree, tomllib.loads(extra_toml))
+            (workdir / "config.toml").write_text(render_toml(tree))
             (workdir / "secrets.toml").write_text(f"[Database]\nURL = '{database_url}'\n\n[Password]\nKeystore = '{KEYSTORE_PASSWORD}'\n")
             files = ["-config", str(workdir / "config.toml"), "-secrets", str(workdir / "secrets.toml")]
             argv = [*files, "node", "start", *start_flags] if major < 2 else ["node", *files, "start", *start_flags]

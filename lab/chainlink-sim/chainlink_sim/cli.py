@@ -17,6 +17,7 @@ import time
 import typing as t
 
 from . import config as cfgmod
+from . import schema
 from .log import Logger
 from .node import Node, flush_and_exit
 from .version import Behaviour, Version
@@ -150,12 +151,19 @@ def load_config(inv: Invocation, env: t.Mapping[str, str], behaviour: Behaviour)
         return cfg
     if not behaviour.is_v1:
         cfgmod.check_legacy_env(env)
+    config_spec, secrets_spec = schema.spec_names(behaviour)
     tree: dict[str, t.Any] = {}
+    # Each document is decoded strictly on its own (unknown key or wrong type: exit 1), then merged in order.
     for path in inv.configs:
-        tree = cfgmod.merge_toml(tree, cfgmod.load_toml_file(path, "config"))
+        doc = cfgmod.load_toml_file(path, "config")
+        schema.check_strict(doc, config_spec, "config")
+        tree = cfgmod.merge_toml(tree, doc)
     if env.get("CL_CONFIG"):
-        tree = cfgmod.merge_toml(tree, cfgmod.load_toml_text(env["CL_CONFIG"], "config"))
+        doc = cfgmod.load_toml_text(env["CL_CONFIG"], "config")
+        schema.check_strict(doc, config_spec, "config")
+        tree = cfgmod.merge_toml(tree, doc)
     secrets = cfgmod.load_toml_file(inv.secrets, "secrets") if inv.secrets else {}
+    schema.check_strict(secrets, secrets_spec, "secrets")
     scoped_env = dict(env)
     if inv.password_file is not None:
         scoped_env["CL_PASSWORD_KEYSTORE"] = _read_secret_file(inv.password_file, "keystore password")

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Configuration as the real node reads it: 1.x environment variables, and TOML (late 1.x and all of 2.x).
 
-Only the keys the double acts on are interpreted; other TOML keys (chains, P2P, ...) are accepted and ignored,
-so a real node's config file works unchanged.
+Only the keys the double acts on are interpreted here; ``schema`` checks beforehand that every key of a TOML file is
+one the real decoder knows, with the right type (other known keys, chains included, are accepted and ignored).
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import os
 import re
 import tomllib
 import typing as t
+from pathlib import Path
 
+from . import passwords
 from .version import Behaviour
 
 NS_PER = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
@@ -23,22 +25,9 @@ LOCKING_MODES = ("dual", "lease", "advisorylock", "none")
 LOG_LEVELS = ("debug", "info", "warn", "error", "crit", "panic", "fatal")
 DEFAULT_ADVISORY_LOCK_ID = 1027321974924625846
 
-# 2.x refuses to start when any of these is present in the environment, even empty (core/services/chainlink/legacy.env).
-# Only the lock-related and a few common names are listed: those are the ones a role could plausibly leak.
-LEGACY_ENV_VARS = (
-    "DATABASE_LOCKING_MODE",
-    "ADVISORY_LOCK_ID",
-    "ADVISORY_LOCK_CHECK_INTERVAL",
-    "LEASE_LOCK_DURATION",
-    "LEASE_LOCK_REFRESH_INTERVAL",
-    "DATABASE_URL",
-    "CHAINLINK_PORT",
-    "JSON_CONSOLE",
-    "LOG_LEVEL",
-    "SHUTDOWN_GRACE_PERIOD",
-    "ROOT",
-    "MIGRATE_DATABASE",
-)
+# 2.x refuses to start when any of these is present in the environment, even empty: the real list, as data.
+LEGACY_ENV_FILE = Path(__file__).with_name("data") / "legacy.env"
+LEGACY_ENV_VARS = tuple(line.strip() for line in LEGACY_ENV_FILE.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#"))
 
 
 class ConfigError(Exception):
@@ -56,11 +45,11 @@ def parse_go_duration(text: str) -> float:
     while pos < len(body):
         match = _DUR_PART.match(body, pos)
         if match is None:
-            raise ValueError(f"time: invalid duration {text!r}")
+            raise ValueError(f'time: invalid duration "{text}"')
         total += float(match[1]) * NS_PER[match[2]]
         pos = match.end()
     if pos == 0:
-        raise ValueError(f"time: invalid duration {text!r}")
+        raise ValueError(f'time: invalid duration "{text}"')
     return sign * total / 1e9
 
 
@@ -117,6 +106,24 @@ class Config:
     root_dir: str = "~/.chainlink"
     migrate_database: bool = True
     env_config: bool = False  # 1.x environment-variable configuration (changes logger names)
+    https_port: int = 6689
+    tls_listen_ip: str = "0.0.0.0"
+    tls_cert_path: str = ""
+    tls_key_path: str = ""
+    start_timeout: float = 15.0
+    secure_cookies: bool = True
+    rate_authenticated: int = 1000
+    rate_authenticated_period: float = 60.0
+    rate_unauthenticated: int = 5
+    rate_unauthenticated_period: float = 20.0
+    allow_simple_passwords: bool = False
+
+    def tls_files(self) -> tuple[str, str]:
+        """``CertFile()`` / ``KeyFile()``: the configured paths, else ``<RootDir>/tls/server.crt`` and ``server.key``."""
+        root = os.path.expanduser(self.root_dir)
+        cert = self.tls_cert_path or os.path.join(root, "tls", "server.crt")
+        key = self.tls_key_path or os.path.join(root, "tls", "server.key")
+        return os.path.expanduser(cert), os.path.expanduser(key)
 
 
 def _env_duration(env: t.Mapping[str, str], name: str, default: float) -> float:
@@ -152,7 +159,8 @@ def _env_int(env: t.Mapping[str, str], name: str, default: int) -> int:
 
 def from_env_v1(env: t.Mapping[str, str], behaviour: Behaviour) -> Config:
     """1.x environment-variable configuration (``core/config/envvar/schema.go``), validated like ``Validate()``."""
-    cfg = Config(env_config=True, listen_ip=env.get("SIM_LISTEN_IP", "127.0.0.1"))
+    loopback = env.get("SIM_LISTEN_IP", "127.0.0.1")
+    cfg = Config(env_config=True, listen_ip=loopback, tls_listen_ip=loopback)
     cfg.database_url = env.get("DATABASE_URL", "")
     cfg.locking_mode = env.get("DATABASE_LOCKING_MODE") or behaviour.default_env_locking_mode
     cfg.lease_duration = _env_duration(env, "LEASE_LOCK_DURATION", cfg.lease_duration)
@@ -166,6 +174,17 @@ def from_env_v1(env: t.Mapping[str, str], behaviour: Behaviour) -> Config:
     cfg.log_level = (env.get("LOG_LEVEL") or cfg.log_level).lower()
     cfg.root_dir = env.get("ROOT") or cfg.root_dir
     cfg.migrate_database = _env_bool(env, "MIGRATE_DATABASE", cfg.migrate_database)
+    cfg.default_query_timeout = _env_duration(env, "DATABASE_DEFAULT_QUERY_TIMEOUT", cfg.default_query_timeout)
+    cfg.default_lock_timeout = _env_duration(env, "DATABASE_DEFAULT_LOCK_TIMEOUT", cfg.default_lock_timeout)
+    cfg.default_idle_in_tx_timeout = _env_duration(env, "DATABASE_DEFAULT_IDLE_IN_TX_SESSION_TIMEOUT", cfg.default_idle_in_tx_timeout)
+    cfg.https_port = _env_int(env, "CHAINLINK_TLS_PORT", cfg.https_port)
+    cfg.tls_cert_path = env.get("TLS_CERT_PATH", "")
+    cfg.tls_key_path = env.get("TLS_KEY_PATH", "")
+    cfg.secure_cookies = _env_bool(env, "SECURE_COOKIES", cfg.secure_cookies)
+    cfg.rate_authenticated = _env_int(env, "AUTHENTICATED_RATE_LIMIT", cfg.rate_authenticated)
+    cfg.rate_authenticated_period = _env_duration(env, "AUTHENTICATED_RATE_LIMIT_PERIOD", cfg.rate_authenticated_period)
+    cfg.rate_unauthenticated = _env_int(env, "UNAUTHENTICATED_RATE_LIMIT", cfg.rate_unauthenticated)
+    cfg.rate_unauthenticated_period = _env_duration(env, "UNAUTHENTICATED_RATE_LIMIT_PERIOD", cfg.rate_unauthenticated_period)
     validate_v1(cfg)
     return cfg
 
@@ -293,7 +312,20 @@ def from_toml(config_tree: dict[str, t.Any], secrets_tree: dict[str, t.Any], env
     cfg.shutdown_grace = conf.duration("ShutdownGracePeriod", cfg.shutdown_grace)
     cfg.root_dir = conf.string("RootDir", cfg.root_dir)
     cfg.http_port = conf.integer("WebServer.HTTPPort", cfg.http_port)
+    if behaviour.is_v1:
+        # Late 1.x has no WebServer.ListenIP (it binds every address); the double binds loopback, as with env config.
+        cfg.listen_ip = cfg.tls_listen_ip = env.get("SIM_LISTEN_IP", "127.0.0.1")
     cfg.listen_ip = conf.string("WebServer.ListenIP", cfg.listen_ip)
+    cfg.secure_cookies = conf.boolean("WebServer.SecureCookies", cfg.secure_cookies)
+    cfg.start_timeout = conf.duration("WebServer.StartTimeout", cfg.start_timeout)
+    cfg.https_port = conf.integer("WebServer.TLS.HTTPSPort", cfg.https_port)
+    cfg.tls_listen_ip = conf.string("WebServer.TLS.ListenIP", cfg.tls_listen_ip)
+    cfg.tls_cert_path = conf.string("WebServer.TLS.CertPath", cfg.tls_cert_path)
+    cfg.tls_key_path = conf.string("WebServer.TLS.KeyPath", cfg.tls_key_path)
+    cfg.rate_authenticated = conf.integer("WebServer.RateLimit.Authenticated", cfg.rate_authenticated)
+    cfg.rate_authenticated_period = conf.duration("WebServer.RateLimit.AuthenticatedPeriod", cfg.rate_authenticated_period)
+    cfg.rate_unauthenticated = conf.integer("WebServer.RateLimit.Unauthenticated", cfg.rate_unauthenticated)
+    cfg.rate_unauthenticated_period = conf.duration("WebServer.RateLimit.UnauthenticatedPeriod", cfg.rate_unauthenticated_period)
     cfg.log_level = conf.string("Log.Level", cfg.log_level).lower()
     cfg.json_console = conf.boolean("Log.JSONConsole", cfg.json_console)
     cfg.unix_ts = conf.boolean("Log.UnixTS", cfg.unix_ts)
@@ -304,8 +336,9 @@ def from_toml(config_tree: dict[str, t.Any], secrets_tree: dict[str, t.Any], env
             f"Database.Lock.LeaseRefreshInterval: invalid value ({format_go_duration(cfg.lease_refresh)}): "
             f"must be less than or equal to half of LeaseDuration ({format_go_duration(cfg.lease_duration)})"
         )
-    if not 0 <= cfg.http_port <= 65535:
-        conf.errors.append(f"WebServer.HTTPPort: invalid value ({cfg.http_port}): must be a TCP port")
+    for key, port in (("WebServer.HTTPPort", cfg.http_port), ("WebServer.TLS.HTTPSPort", cfg.https_port)):
+        if not 0 <= port <= 65535:
+            conf.errors.append(f"{key}: invalid value ({port}): must be a TCP port")
     if conf.errors:
         raise ConfigError(f"invalid configuration: {_multi(conf.errors)}")
 
@@ -313,8 +346,23 @@ def from_toml(config_tree: dict[str, t.Any], secrets_tree: dict[str, t.Any], env
     cfg.database_url = env.get("CL_DATABASE_URL") or sec.string("Database.URL", "")
     keystore = env.get("CL_PASSWORD_KEYSTORE") or sec.string("Password.Keystore", "")
     cfg.keystore_password = keystore or None
+    allow_env = env.get("CL_DATABASE_ALLOW_SIMPLE_PASSWORDS")
+    cfg.allow_simple_passwords = sec.boolean("Database.AllowSimplePasswords", False) if not allow_env else allow_env.lower() in ("true", "1", "t")
+    v1 = behaviour.is_v1
     if not cfg.database_url:
         sec.errors.append("Database.URL: empty: must be provided and non-empty")
+    elif cfg.allow_simple_passwords:
+        # A release build (which the images are) refuses the switch itself (DatabaseSecrets.validateConfig).
+        sec.errors.append("Database.AllowSimplePasswords: invalid value (true): insecure configs are not allowed on secure builds")
+    else:
+        problem = passwords.db_url_problem(cfg.database_url, v1)
+        if problem is not None:
+            sec.errors.append(f"Database.URL: invalid value (*****): {passwords.db_url_complexity_message(problem, v1)}")
+    backup = sec.string("Database.BackupURL", "") or env.get("CL_DATABASE_BACKUP_URL", "")
+    if backup and not cfg.allow_simple_passwords:
+        problem = passwords.db_url_problem(backup, v1)
+        if problem is not None:
+            sec.errors.append(f"Database.BackupURL: invalid value (*****): {passwords.db_url_complexity_message(problem, v1)}")
     if cfg.keystore_password is None:
         sec.errors.append("Password.Keystore: empty: must be provided and non-empty")
     if sec.errors:

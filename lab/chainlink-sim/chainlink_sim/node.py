@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -15,6 +16,7 @@ import uuid
 import psycopg2
 import psycopg2.extensions
 
+from . import passwords
 from .config import Config, ConfigError, env_flag, env_seconds, format_go_duration
 from .locks import AdvisoryLock, LeaseLock, LockError, application_name, close_quietly, connect
 from .log import Logger
@@ -29,6 +31,12 @@ UPSERT_NODE_VERSION_SQL = (
     "INSERT INTO node_versions (version, created_at) VALUES (%(v)s, NOW()) "
     "ON CONFLICT ((version IS NOT NULL)) DO UPDATE SET version = EXCLUDED.version, created_at = EXCLUDED.created_at"
 )
+# The keystore: the real node keeps its encrypted keys here; the double only needs "is the keystore empty".
+KEY_RINGS_SQL = (
+    "CREATE TABLE IF NOT EXISTS encrypted_key_rings "
+    "(encrypted_keys jsonb NOT NULL DEFAULT '{}', created_at timestamptz NOT NULL DEFAULT NOW(), updated_at timestamptz NOT NULL DEFAULT NOW())"
+)
+TLS_NOTE = "failed to run TLS server (NOTE: you can disable TLS server completely and silence these errors by setting WebServer.TLS.HTTPSPort=0 in your config)"
 USERS_SQL = (
     "CREATE TABLE IF NOT EXISTS users "
     "(email text PRIMARY KEY, hashed_password text NOT NULL, role text NOT NULL DEFAULT 'admin', created_at timestamptz NOT NULL DEFAULT NOW())"
@@ -210,7 +218,13 @@ class Node:
             self.run_log.crit(
                 f"Shutdown grace period of {format_go_duration(self.cfg.shutdown_grace)} exceeded, closing DB and exiting...", "cmd/shell_local.go:428"
             )
-            self.close_locked_db()
+            # The release still runs, but under a context bounded by Database.DefaultQueryTimeout: a release that
+            # blocks longer (a frozen database, a stuck connection) is abandoned and the process exits anyway.
+            closer = threading.Thread(target=self.close_locked_db, name="close-db", daemon=True)
+            closer.start()
+            closer.join(self.cfg.default_query_timeout)
+            if closer.is_alive():
+                self.ldb_log.named("LeaseLock").warn("Error trying to release lease on cancelled ctx", "pg/lease_lock.go:213", err="context deadline exceeded")
             os._exit(255)
 
         threading.Thread(target=watch, name="signals", daemon=True).start()
@@ -291,6 +305,7 @@ class Node:
                 raise BootError("fatal error instantiating application: initializeORM#Migrate: context canceled")
             if self.cfg.migrate_database:
                 self.migrate()
+            self.authenticate_keystore()
             self.ensure_api_user()
         except psycopg2.Error as exc:
             raise BootError(f"fatal error instantiating application: {str(exc).strip()}") from exc
@@ -330,10 +345,29 @@ class Node:
             return
         with self.app_conn.cursor() as cur:
             cur.execute("BEGIN")
-            for stmt in (*NODE_VERSIONS_SQL, USERS_SQL, JOB_RUNS_SQL):
+            for stmt in (*NODE_VERSIONS_SQL, USERS_SQL, KEY_RINGS_SQL, JOB_RUNS_SQL):
                 cur.execute(stmt)
             cur.execute(UPSERT_NODE_VERSION_SQL, {"v": str(self.behaviour.version)})
             cur.execute("COMMIT")
+
+    def authenticate_keystore(self) -> None:
+        """``KeyStoreAuthenticator.authenticate``: the password rules apply only to an empty keystore (first boot)."""
+        if self.app_conn is None or self.cfg.keystore_password is None:
+            return
+        with self.app_conn.cursor() as cur:
+            try:
+                cur.execute("SELECT EXISTS (SELECT 1 FROM encrypted_key_rings)")
+            except psycopg2.Error as exc:
+                if exc.pgcode == "42P01":  # not migrated: nothing to unlock, nothing to create
+                    return
+                raise
+            row = cur.fetchone()
+            if row is not None and row[0]:
+                return
+            problem = passwords.verify_complexity(self.cfg.keystore_password, self.behaviour.is_v1)
+            if problem is not None:
+                raise ConfigError(f"error authenticating keystore: {problem}")
+            cur.execute("INSERT INTO encrypted_key_rings DEFAULT VALUES")
 
     def ensure_api_user(self) -> None:
         """The ``-a`` file seeds the first API user; later runs reuse the stored user (spec 7)."""
@@ -352,6 +386,9 @@ class Node:
                     raise ConfigError(f"error creating api initializer: open {self.api_file}: {exc.strerror}") from exc
                 if len(lines) < 2 or not lines[0] or not lines[1]:
                     raise ConfigError(f"error creating api initializer: {self.api_file} must hold the email on line 1 and the password on line 2")
+                problem = passwords.api_password_problem(lines[1], self.behaviour.is_v1)
+                if problem is not None:
+                    raise ConfigError(f"error creating api initializer: failed to instantiate new user: {problem}")
                 row = (lines[0], hash_password(lines[1]))
                 cur.execute("INSERT INTO users (email, hashed_password) VALUES (%s, %s) ON CONFLICT (email) DO NOTHING", row)
         self._creds = (row[0], row[1])
@@ -359,13 +396,36 @@ class Node:
 
     def start_web(self) -> None:
         ip = self.cfg.listen_ip or "0.0.0.0"
-        self.web = WebServer(self.behaviour, ip, self.cfg.http_port, self.checks, lambda: self._creds)
+        self.web = WebServer(self.behaviour, self.cfg, self.checks, lambda: self._creds)
         self.web.start()
         web_log = self.root_log.named("WebServer")
         if self.behaviour.listen_message_has_ip:
             web_log.info(f"Listening and serving HTTP on {ip}:{self.cfg.http_port}", "web/router.go:95", ip=ip, port=self.cfg.http_port)
         else:
             web_log.info(f"Listening and serving HTTP on port {self.cfg.http_port}", "web/router.go:95")
+        if self.cfg.https_port != 0:
+            threading.Thread(target=self._run_tls, args=(self.web, web_log), name="web-tls-start", daemon=True).start()
+
+    def _run_tls(self, web: WebServer, web_log: Logger) -> None:
+        """``tryRunServerUntilCancelled(runTLS)``: try to serve HTTPS; on failure log it and retry every StartTimeout."""
+        ip, port = self.cfg.tls_listen_ip or "0.0.0.0", self.cfg.https_port
+        cert, key = self.cfg.tls_files()
+        while not self.stop.is_set():
+            if self.behaviour.listen_message_has_ip:
+                web_log.info(f"Listening and serving HTTPS on {ip}:{port}", "cmd/shell.go:570", ip=ip, port=port)
+            else:
+                web_log.info(f"Listening and serving HTTPS on port {port}", "cmd/shell.go:570")
+            try:
+                web.serve_tls(ip, port, cert, key)
+                return
+            except ssl.SSLError as exc:
+                reason = f"tls: {exc.reason or exc}"
+            except OSError as exc:
+                # No file name: the listen failed, before any file was read.
+                reason = f"listen tcp {ip}:{port}: bind: {_go_errno_text(exc)}" if exc.filename is None else f"open {exc.filename}: {_go_errno_text(exc)}"
+            web_log.crit(f"Error starting server: {TLS_NOTE}: {reason}", "cmd/shell.go:540")
+            if self.stop.wait(self.cfg.start_timeout):
+                return
 
     def shutdown_app(self) -> None:
         if self.web is not None:
@@ -384,6 +444,12 @@ class Node:
         stamp = time.strftime("%Y/%m/%d %H:%M:%S")
         self.root_log.raw(f"{stamp} Graceful shutdown time: {format_go_duration(time.monotonic() - began)}")
         return 0
+
+
+def _go_errno_text(exc: OSError) -> str:
+    """Go spells errno texts in lower case (``no such file or directory``, ``address already in use``)."""
+    text = exc.strerror or str(exc)
+    return text[:1].lower() + text[1:]
 
 
 def flush_and_exit(code: int) -> t.NoReturn:

@@ -1,6 +1,11 @@
 # Copyright: contributors to nodeops.chainlink
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The web server, started only after boot: ``/health``, ``/readyz``, ``/health.txt`` (2.9+), ``/sessions``, ``/v2/ping``."""
+"""The web server, started only after boot: ``/health``, ``/readyz``, ``/health.txt`` (2.9+), ``/sessions``, ``/v2/ping``.
+
+As in the real router, every route sits behind the authenticated rate limiter (``WebServer.RateLimit.Authenticated``
+per ``AuthenticatedPeriod``, per client IP) and ``POST /sessions`` also behind the unauthenticated one; a request over
+a limit gets 429 ``Limit exceeded``. The session cookie carries ``Secure`` when ``WebServer.SecureCookies`` is true.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,13 @@ import hashlib
 import http.server
 import json
 import secrets
+import ssl
 import threading
 import typing as t
 import urllib.parse
 
+from .config import Config
+from .ratelimit import FixedWindowLimiter
 from .version import Behaviour
 
 Check = tuple[str, bool, str]  # (name, passing, output)
@@ -23,26 +31,48 @@ class WebServer:
     def __init__(
         self,
         behaviour: Behaviour,
-        listen_ip: str,
-        port: int,
+        cfg: Config,
         checks: t.Callable[[], list[Check]],
         credentials: t.Callable[[], tuple[str, str] | None],
     ) -> None:
         self.behaviour = behaviour
         self.checks = checks
         self.credentials = credentials
+        self.secure_cookies = cfg.secure_cookies
+        self.authenticated = FixedWindowLimiter(cfg.rate_authenticated, cfg.rate_authenticated_period)
+        self.unauthenticated = FixedWindowLimiter(cfg.rate_unauthenticated, cfg.rate_unauthenticated_period)
         self.sessions: set[str] = set()
-        handler = self._handler_class()
-        self.server = http.server.ThreadingHTTPServer((listen_ip, port), handler)
+        self.handler = self._handler_class()
+        self.server = http.server.ThreadingHTTPServer((cfg.listen_ip or "0.0.0.0", cfg.http_port), self.handler)
         self.server.daemon_threads = True
+        self.tls_server: http.server.ThreadingHTTPServer | None = None
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, name="web", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
 
+    def serve_tls(self, ip: str, port: int, cert_file: str, key_file: str) -> None:
+        """``ListenAndServeTLS``: listen first, then load the key pair; raises ``OSError``/``ssl.SSLError`` on failure."""
+        server = http.server.ThreadingHTTPServer((ip, port), self.handler)
+        try:
+            for path in (cert_file, key_file):  # Go reads the certificate, then the key: "open <path>: ..."
+                with open(path, "rb"):
+                    pass
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert_file, key_file)
+        except (OSError, ssl.SSLError):
+            server.server_close()
+            raise
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        server.daemon_threads = True
+        self.tls_server = server
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="web-tls", daemon=True).start()
+
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        for server in (self.server, self.tls_server):
+            if server is not None:
+                server.shutdown()
+                server.server_close()
 
     def _handler_class(self) -> type[http.server.BaseHTTPRequestHandler]:
         web = self
@@ -54,11 +84,13 @@ class WebServer:
             def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002 - signature of the base class
                 return  # the node does not log each request at info level
 
+            _rate_headers: dict[str, str]
+
             def _send(self, status: int, body: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
-                for key, value in (headers or {}).items():
+                for key, value in {**getattr(self, "_rate_headers", {}), **(headers or {})}.items():
                     self.send_header(key, value)
                 self.end_headers()
                 if self.command != "HEAD":
@@ -67,9 +99,23 @@ class WebServer:
             def do_HEAD(self) -> None:  # noqa: N802 - http.server naming
                 self.do_GET()
 
+            def _limited(self, limiter: FixedWindowLimiter) -> bool:
+                """The ulule middleware: rate headers on every response, 429 ``Limit exceeded`` over the limit."""
+                decision = limiter.hit(self.client_address[0])
+                self._rate_headers.update(decision.headers())
+                if decision.reached:
+                    self._send(429, b"Limit exceeded", "text/plain; charset=utf-8")
+                return decision.reached
+
+            def _routed(self, path: str) -> bool:
+                return path in ("/health", "/readyz", "/v2/ping", "/sessions") or (path == "/health.txt" and web.behaviour.has_health_txt)
+
             def do_GET(self) -> None:  # noqa: N802 - http.server naming
                 url = urllib.parse.urlsplit(self.path)
                 query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+                self._rate_headers = {}
+                if self._routed(url.path) and url.path != "/sessions" and self._limited(web.authenticated):
+                    return
                 if url.path == "/health":
                     self._health(query, text="text/plain" in self.headers.get("Accept", ""))
                 elif url.path == "/health.txt" and web.behaviour.has_health_txt:
@@ -85,8 +131,12 @@ class WebServer:
                     self._send(404, b"404 page not found", "text/plain; charset=utf-8")
 
             def do_POST(self) -> None:  # noqa: N802 - http.server naming
+                self._rate_headers = {}
                 if urllib.parse.urlsplit(self.path).path != "/sessions":
                     self._send(404, b"404 page not found", "text/plain; charset=utf-8")
+                    return
+                # The root group's authenticated limiter first, then the session route's unauthenticated one.
+                if self._limited(web.authenticated) or self._limited(web.unauthenticated):
                     return
                 length = int(self.headers.get("Content-Length") or 0)
                 try:
@@ -102,7 +152,7 @@ class WebServer:
                 self._send(
                     200,
                     b'{"data":{"type":"session","id":"sessionID","attributes":{"authenticated":true}}}',
-                    headers={"Set-Cookie": f"clsession={token}; Path=/; HttpOnly"},
+                    headers={"Set-Cookie": f"clsession={token}; Path=/; HttpOnly" + ("; Secure" if web.secure_cookies else "")},
                 )
 
             def _authenticated(self) -> bool:

@@ -12,7 +12,7 @@ from chainlink_sim.version import Behaviour, Version
 V2 = Behaviour(Version.parse("2.29.0"))
 V111 = Behaviour(Version.parse("1.11.0"))
 V110 = Behaviour(Version.parse("1.10.0"))
-SECRETS = {"Database": {"URL": "postgresql://u:p@127.0.0.1:5432/db"}, "Password": {"Keystore": "k"}}
+SECRETS = {"Database": {"URL": "postgresql://u:unit-Database-Passw0rd@127.0.0.1:5432/db"}, "Password": {"Keystore": "unit-Keystore-Passw0rd"}}
 
 
 @pytest.mark.parametrize(
@@ -80,8 +80,9 @@ def test_v1_10_toml_rejects_enabled_key() -> None:
 
 
 def test_secrets_from_env_override_the_file() -> None:
-    cfg = c.from_toml({}, SECRETS, {"CL_DATABASE_URL": "postgresql://x@127.0.0.1/y", "CL_PASSWORD_KEYSTORE": "env"}, V2)
-    assert (cfg.database_url, cfg.keystore_password) == ("postgresql://x@127.0.0.1/y", "env")
+    url = "postgresql://x:env-Database-Passw0rd@127.0.0.1/y"
+    cfg = c.from_toml({}, SECRETS, {"CL_DATABASE_URL": url, "CL_PASSWORD_KEYSTORE": "env"}, V2)
+    assert (cfg.database_url, cfg.keystore_password) == (url, "env")
 
 
 def test_missing_secrets() -> None:
