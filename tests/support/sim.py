@@ -148,6 +148,8 @@ class SimNode:
         args: list[str] | None = None,
         https_port: int = 0,
         secure_cookies: bool | None = False,
+        keystore_password: str = KEYSTORE_PASSWORD,
+        api_password: str = API_PASSWORD,
     ) -> SimNode:
         """Start one node. ``args`` replaces the generated command line (the files are still written)."""
         port = free_port() if http_port is None else http_port
@@ -158,8 +160,8 @@ class SimNode:
         if style == "env" and major >= 2:
             raise ValueError("config_style='env' exists only for 1.x versions; 2.x reads TOML only")
         workdir = Path(tempfile.mkdtemp(prefix="chainlink-sim-"))
-        (workdir / "api").write_text(f"{API_EMAIL}\n{API_PASSWORD}\n")
-        (workdir / "password").write_text(KEYSTORE_PASSWORD + "\n")
+        (workdir / "api").write_text(f"{API_EMAIL}\n{api_password}\n")
+        (workdir / "password").write_text(keystore_password + "\n")
         env: dict[str, str] = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(workdir),
@@ -209,7 +211,7 @@ class SimNode:
             tree.update({"Log": {"Level": log_level, "JSONConsole": json_logs}, "Database": {"Lock": lock}, "WebServer": web})
             tree = merge_tree(tree, tomllib.loads(extra_toml))
             (workdir / "config.toml").write_text(render_toml(tree))
-            (workdir / "secrets.toml").write_text(f"[Database]\nURL = '{database_url}'\n\n[Password]\nKeystore = '{KEYSTORE_PASSWORD}'\n")
+            (workdir / "secrets.toml").write_text(f"[Database]\nURL = '{database_url}'\n\n[Password]\nKeystore = '{keystore_password}'\n")
             files = ["-config", str(workdir / "config.toml"), "-secrets", str(workdir / "secrets.toml")]
             argv = [*files, "node", "start", *start_flags] if major < 2 else ["node", *files, "start", *start_flags]
         for key, value in (extra_env or {}).items():

@@ -109,7 +109,7 @@ def test_missing_secrets_fail_before_the_lock(db: Db, sim_factory: SimFactory) -
 def test_unreachable_database_fails_with_checkout_error(sim_factory: SimFactory) -> None:
     from tests.support.postgres import free_port
 
-    node = sim_factory.start(V2, f"postgresql://nobody:secret@127.0.0.1:{free_port()}/none")
+    node = sim_factory.start(V2, f"postgresql://nobody:nobody-Secret-Passw0rd@127.0.0.1:{free_port()}/none")
     assert node.wait_exit() == 1
     assert last_line(node.log_text()).startswith(
         "opening db: failed to take initial lease on database: failed to get lease lock: "
