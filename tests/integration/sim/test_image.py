@@ -136,6 +136,7 @@ def test_2x_pair_in_containers_http_only_on_the_active(images: dict[str, str], c
     for i, port in enumerate(ports):
         files[f"config{i}.toml"] = (
             f"[Database.Lock]\nLeaseDuration = '2s'\nLeaseRefreshInterval = '500ms'\n[WebServer]\nHTTPPort = {port}\nListenIP = '127.0.0.1'\n"
+            "[WebServer.TLS]\nHTTPSPort = 0\n"  # no TLS listener (it would bind 0.0.0.0:6689 and log an error every 15s)
         )
     mount = mount_dir(files)
     cmd = ["node", "-config", "/chainlink/config{}.toml", "-secrets", "/chainlink/secrets.toml", "start", "-a", "/chainlink/api"]
@@ -163,6 +164,7 @@ def test_1x_container_with_env_config(images: dict[str, str], containers: t.Call
         "LEASE_LOCK_DURATION": "2s",
         "LEASE_LOCK_REFRESH_INTERVAL": "500ms",
         "ROOT": "/home/chainlink/.chainlink",
+        "CHAINLINK_TLS_PORT": "0",
     }
     name = containers("v1", images[V1], ["local", "n", "-p", "/chainlink/password", "-a", "/chainlink/api"], env, mount, port)
     wait_until(lambda: health(name) == "healthy", 20, "the 1.x node to turn healthy")
