@@ -85,6 +85,9 @@ def test_version_families_differ_where_the_real_schemas_do() -> None:
     assert schema.strict_errors({"ExplorerURL": "ws://x"}, spec(V2)) is not None
     assert schema.strict_errors({"Explorer": {"AccessKey": "a"}}, spec(V111, 1)) is None
     assert schema.strict_errors({"Explorer": {"AccessKey": "a"}}, spec(V2, 1)) is not None
+    assert schema.strict_errors({"P2P": {"V1": {"Enabled": False}}}, spec(V111)) is None
+    assert "P2P.V1: missing field" in (schema.strict_errors({"P2P": {"V1": {"Enabled": False}}}, spec(V2)) or ""), "2.x supports only P2P.V2"
+    assert schema.strict_errors({"Capabilities": {"Peering": {"V2": {"Enabled": True}}}}, spec(V2)) is None
 
 
 @pytest.mark.parametrize("behaviour", [V2, V111, V110])
