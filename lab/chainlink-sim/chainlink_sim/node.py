@@ -257,7 +257,7 @@ class Node:
         except OSError as exc:
             self.shutdown_app()
             self.close_locked_db()
-            return self.fail(f"listen tcp {self.cfg.listen_ip}:{self.cfg.http_port}: bind: {exc.strerror}")
+            return self.fail(f"listen tcp {self.cfg.listen_ip}:{self.cfg.http_port}: bind: {_go_errno_text(exc)}")
         self.stop.wait()
         return self.graceful_stop()
 
@@ -395,16 +395,38 @@ class Node:
         self.run_log.info(f"API exposed for user {row[0]}", "cmd/shell_local.go:370")
 
     def start_web(self) -> None:
-        ip = self.cfg.listen_ip or "0.0.0.0"
-        self.web = WebServer(self.behaviour, self.cfg, self.checks, lambda: self._creds)
-        self.web.start()
+        """``ChainlinkRunner.Run``: the HTTP server, and the HTTPS one unless ``HTTPSPort`` is 0.
+
+        From 2.3 each runs under ``tryRunServerUntilCancelled``: a failure is logged at crit and retried every
+        ``WebServer.StartTimeout`` while the node keeps running (and holding the lock). Before 2.3 the double exits 1
+        when the HTTP port is taken.
+        """
+        ip, port = self.cfg.listen_ip or "0.0.0.0", self.cfg.http_port
+        self.web = web = WebServer(self.behaviour, self.cfg, self.checks, lambda: self._creds)
         web_log = self.root_log.named("WebServer")
         if self.behaviour.listen_message_has_ip:
-            web_log.info(f"Listening and serving HTTP on {ip}:{self.cfg.http_port}", "web/router.go:95", ip=ip, port=self.cfg.http_port)
+            threading.Thread(target=self._run_http, args=(web, web_log, ip, port), name="web-start", daemon=True).start()
         else:
-            web_log.info(f"Listening and serving HTTP on port {self.cfg.http_port}", "web/router.go:95")
+            web.serve_http(web.bind_http(ip, port))
+            web_log.info(f"Listening and serving HTTP on port {port}", "web/router.go:95")
         if self.cfg.https_port != 0:
-            threading.Thread(target=self._run_tls, args=(self.web, web_log), name="web-tls-start", daemon=True).start()
+            threading.Thread(target=self._run_tls, args=(web, web_log), name="web-tls-start", daemon=True).start()
+
+    def _run_http(self, web: WebServer, web_log: Logger, ip: str, port: int) -> None:
+        while not self.stop.is_set():
+            try:
+                server = web.bind_http(ip, port)
+            except OSError as exc:
+                web_log.info(f"Listening and serving HTTP on {ip}:{port}", "cmd/shell.go:560", ip=ip, port=port)
+                web_log.crit(
+                    f"Error starting server: failed to run plaintext HTTP server: listen tcp {ip}:{port}: bind: {_go_errno_text(exc)}", "cmd/shell.go:540"
+                )
+            else:
+                web_log.info(f"Listening and serving HTTP on {ip}:{port}", "cmd/shell.go:560", ip=ip, port=port)
+                web.serve_http(server)
+                return
+            if self.stop.wait(self.cfg.start_timeout):
+                return
 
     def _run_tls(self, web: WebServer, web_log: Logger) -> None:
         """``tryRunServerUntilCancelled(runTLS)``: try to serve HTTPS; on failure log it and retry every StartTimeout."""

@@ -43,13 +43,26 @@ class WebServer:
         self.unauthenticated = FixedWindowLimiter(cfg.rate_unauthenticated, cfg.rate_unauthenticated_period)
         self.sessions: set[str] = set()
         self.handler = self._handler_class()
-        self.server = http.server.ThreadingHTTPServer((cfg.listen_ip or "0.0.0.0", cfg.http_port), self.handler)
-        self.server.daemon_threads = True
+        self.server: http.server.ThreadingHTTPServer | None = None
         self.tls_server: http.server.ThreadingHTTPServer | None = None
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, name="web", daemon=True)
+        self._lock = threading.Lock()
+        self._stopped = False
 
-    def start(self) -> None:
-        self.thread.start()
+    def _serve(self, server: http.server.ThreadingHTTPServer, name: str) -> http.server.ThreadingHTTPServer:
+        server.daemon_threads = True
+        with self._lock:
+            if self._stopped:
+                server.server_close()
+                return server
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True).start()
+        return server
+
+    def bind_http(self, ip: str, port: int) -> http.server.ThreadingHTTPServer:
+        """Listen on ``ip:port`` (raises ``OSError``, e.g. the port is taken); ``serve`` it afterwards."""
+        return http.server.ThreadingHTTPServer((ip, port), self.handler)
+
+    def serve_http(self, server: http.server.ThreadingHTTPServer) -> None:
+        self.server = self._serve(server, "web")
 
     def serve_tls(self, ip: str, port: int, cert_file: str, key_file: str) -> None:
         """``ListenAndServeTLS``: listen first, then load the key pair; raises ``OSError``/``ssl.SSLError`` on failure."""
@@ -64,15 +77,15 @@ class WebServer:
             server.server_close()
             raise
         server.socket = context.wrap_socket(server.socket, server_side=True)
-        server.daemon_threads = True
-        self.tls_server = server
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="web-tls", daemon=True).start()
+        self.tls_server = self._serve(server, "web-tls")
 
     def stop(self) -> None:
-        for server in (self.server, self.tls_server):
-            if server is not None:
-                server.shutdown()
-                server.server_close()
+        with self._lock:
+            self._stopped = True
+            servers = [server for server in (self.server, self.tls_server) if server is not None]
+        for server in servers:
+            server.shutdown()
+            server.server_close()
 
     def _handler_class(self) -> type[http.server.BaseHTTPRequestHandler]:
         web = self

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import ssl
 import subprocess
 import time
@@ -193,6 +194,29 @@ def test_no_tls_line_with_https_port_zero(db: Db, sim_factory: SimFactory) -> No
     node.wait_http()
     time.sleep(1.0)
     assert node.count_lines("HTTPS|TLS") == 0
+
+
+def test_http_port_taken_is_retried_while_the_node_keeps_the_lock(db: Db, sim_factory: SimFactory) -> None:
+    port = free_port()
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        node = sim_factory.start(V2, db.url, http_port=port, extra_toml="[WebServer]\nStartTimeout = '1s'\n")
+        node.wait_for_line(rf"Error starting server: failed to run plaintext HTTP server: listen tcp 127\.0\.0\.1:{port}: bind: address already in use")
+        assert node.running, "2.x logs the failure and keeps running"
+        assert db.lease()[1], "... holding the lease without an HTTP server"
+    deadline = time.monotonic() + 5
+    while request_status(f"{node.base_url}/readyz") != 200:
+        assert time.monotonic() < deadline, f"no retry after the port was freed:\n{node.log_text()}"
+        time.sleep(0.2)
+
+
+def request_status(url: str) -> int | None:
+    try:
+        return request(url)[0]
+    except OSError:
+        return None
 
 
 # -- rate limits ----------------------------------------------------------------------------------------------------
