@@ -211,7 +211,10 @@ def main(argv: list[str] | None = None, environ: t.Mapping[str, str] | None = No
             message = f"Cannot boot Chainlink: {message}"
         print(message, file=sys.stderr)
         return 1
-    node = Node(cfg, behaviour, env, inv.api_file, START_TIME, make_logger(cfg, behaviour))
+    logger = make_logger(cfg, behaviour)
+    for warning in cfg.warnings:
+        logger.error(warning, "config/general_config.go:330")
+    node = Node(cfg, behaviour, env, inv.api_file, START_TIME, logger)
     return node.run()
 
 

@@ -117,6 +117,7 @@ class Config:
     rate_unauthenticated: int = 5
     rate_unauthenticated_period: float = 20.0
     allow_simple_passwords: bool = False
+    warnings: list[str] = dataclasses.field(default_factory=list)  # logged at error level once the logger exists
 
     def tls_files(self) -> tuple[str, str]:
         """``CertFile()`` / ``KeyFile()``: the configured paths, else ``<RootDir>/tls/server.crt`` and ``server.key``."""
@@ -186,7 +187,27 @@ def from_env_v1(env: t.Mapping[str, str], behaviour: Behaviour) -> Config:
     cfg.rate_unauthenticated = _env_int(env, "UNAUTHENTICATED_RATE_LIMIT", cfg.rate_unauthenticated)
     cfg.rate_unauthenticated_period = _env_duration(env, "UNAUTHENTICATED_RATE_LIMIT_PERIOD", cfg.rate_unauthenticated_period)
     validate_v1(cfg)
+    cfg.warnings.extend(db_password_warning_v1(env, cfg.database_url))
     return cfg
+
+
+def db_password_warning_v1(env: t.Mapping[str, str], database_url: str) -> list[str]:
+    """Late 1.x env config only warns about a simple database password (``generalConfig.Validate``), unless
+    ``CHAINLINK_DEV`` or ``SKIP_DATABASE_PASSWORD_COMPLEXITY_CHECK`` is true; TOML secrets (1.10+) refuse it."""
+    skip = env.get("SKIP_DATABASE_PASSWORD_COMPLEXITY_CHECK", "")
+    if skip and skip.lower() not in ("true", "false", "1", "0", "t", "f"):
+        raise ConfigError(f"SKIP_DATABASE_PASSWORD_COMPLEXITY_CHECK has invalid value for bool: {skip}")
+    if skip.lower() in ("true", "1", "t") or env.get("CHAINLINK_DEV", "").lower() in ("true", "1", "t"):
+        return []
+    problem = passwords.db_url_problem(database_url, v1=True)
+    if problem is None:
+        return []
+    return [
+        f"DEPRECATION WARNING: Database has missing or insufficiently complex password: {problem}.\n"
+        f"Database should be secured by a password matching the following complexity requirements:\n{passwords.requirements(True)}\n"
+        "This error will PREVENT BOOT in a future version of Chainlink. To bypass this check at your own risk, you may set "
+        "SKIP_DATABASE_PASSWORD_COMPLEXITY_CHECK=true\n\n"
+    ]
 
 
 def validate_v1(cfg: Config) -> None:

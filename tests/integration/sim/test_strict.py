@@ -11,6 +11,7 @@ import socket
 import ssl
 import subprocess
 import time
+import typing as t
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -92,21 +93,40 @@ def test_allow_simple_passwords_is_refused_on_a_release_build(db: Db, sim_factor
     assert not db.has_table("lease_lock")
 
 
-def test_test_database_urls_are_exempt(db: Db, sim_factory: SimFactory) -> None:
+@pytest.fixture
+def simple_role(db: Db, sim_factory: SimFactory) -> t.Iterator[tuple[str, str]]:
+    """A login role with a simple password, and a second database named ``..._test`` it owns."""
     role = f"simple_{db.name[-8:]}"
     name = f"{db.name}_test"
     db.server.execute(f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD 'simple'")
     db.server.execute(f'CREATE DATABASE "{name}" OWNER {role}')
     try:
-        url = f"postgresql://{role}:simple@127.0.0.1:{db.server.port}/{name}"
-        node = sim_factory.start(V2, url)
-        node.wait_booted()
-        node.stop()
-        refused = sim_factory.start(V2, f"postgresql://{role}:simple@127.0.0.1:{db.server.port}/{db.name}")
-        assert refused.wait_exit() == 1
+        yield role, name
     finally:
+        sim_factory.stop_all()  # the nodes' tables in the test database belong to the role
+        db.execute(f"DROP OWNED BY {role}")
         db.server.drop_database(name)
         db.server.execute(f"DROP ROLE {role}")
+
+
+def test_test_database_urls_are_exempt(db: Db, sim_factory: SimFactory, simple_role: tuple[str, str]) -> None:
+    role, name = simple_role
+    node = sim_factory.start(V2, f"postgresql://{role}:simple@127.0.0.1:{db.server.port}/{name}")
+    node.wait_booted()
+    node.stop()
+    refused = sim_factory.start(V2, f"postgresql://{role}:simple@127.0.0.1:{db.server.port}/{db.name}")
+    assert refused.wait_exit() == 1
+    assert "missing or insufficiently complex password" in refused.log_text()
+
+
+def test_1x_env_config_only_warns_about_a_simple_database_password(db: Db, sim_factory: SimFactory, simple_role: tuple[str, str]) -> None:
+    role, _name = simple_role
+    url = f"postgresql://{role}:simple@127.0.0.1:{db.server.port}/{db.name}"
+    node = sim_factory.start(V1, url)
+    node.wait_booted()
+    assert "DEPRECATION WARNING: Database has missing or insufficiently complex password" in node.log_text()
+    toml = sim_factory.start(V1, url, config_style="toml")
+    assert toml.wait_exit() == 1, "the TOML secrets of the same version refuse it"
 
 
 @pytest.mark.parametrize(("version", "fault"), [(V2, "password is less than 16 characters long"), (V1, "must be longer than 16 characters")])

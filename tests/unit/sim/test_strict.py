@@ -217,6 +217,19 @@ def test_1x_env_names() -> None:
     assert c.from_env_v1({"DATABASE_URL": "postgresql://x"}, V111).https_port == 6689
 
 
+def test_1x_env_config_only_warns_about_a_simple_database_password() -> None:
+    cfg = c.from_env_v1({"DATABASE_URL": "postgresql://u:simple@h/db"}, V111)
+    assert len(cfg.warnings) == 1 and cfg.warnings[0].startswith(
+        "DEPRECATION WARNING: Database has missing or insufficiently complex password: password does not meet the requirements: "
+    )
+    assert "SKIP_DATABASE_PASSWORD_COMPLEXITY_CHECK=true" in cfg.warnings[0]
+    assert c.from_env_v1({"DATABASE_URL": GOOD_URL}, V111).warnings == []
+    assert c.from_env_v1({"DATABASE_URL": "postgresql://u:simple@h/db", "SKIP_DATABASE_PASSWORD_COMPLEXITY_CHECK": "true"}, V111).warnings == []
+    assert c.from_env_v1({"DATABASE_URL": "postgresql://u:simple@h/db", "CHAINLINK_DEV": "true"}, V111).warnings == []
+    with pytest.raises(c.ConfigError, match="SKIP_DATABASE_PASSWORD_COMPLEXITY_CHECK has invalid value for bool: maybe"):
+        c.from_env_v1({"DATABASE_URL": GOOD_URL, "SKIP_DATABASE_PASSWORD_COMPLEXITY_CHECK": "maybe"}, V111)
+
+
 @pytest.mark.parametrize("name", ["SECURE_COOKIES", "CHAINLINK_TLS_PORT", "ETH_URL", "PROMETHEUS_AUTH_TOKEN", "DATABASE_DEFAULT_QUERY_TIMEOUT"])
 def test_whole_legacy_list_is_refused(name: str) -> None:
     assert len(c.LEGACY_ENV_VARS) > 200
