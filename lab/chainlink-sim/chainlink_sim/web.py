@@ -120,14 +120,15 @@ class WebServer:
                     self._send(429, b"Limit exceeded", "text/plain; charset=utf-8")
                 return decision.reached
 
-            def _routed(self, path: str) -> bool:
-                return path in ("/health", "/readyz", "/v2/ping", "/sessions") or (path == "/health.txt" and web.behaviour.has_health_txt)
+            def _get_route(self, path: str) -> bool:
+                """A GET route exists (unrouted paths answer 404 outside the limiters, as gin's NoRoute does)."""
+                return path in ("/health", "/readyz", "/v2/ping") or (path == "/health.txt" and web.behaviour.has_health_txt)
 
             def do_GET(self) -> None:  # noqa: N802 - http.server naming
                 url = urllib.parse.urlsplit(self.path)
                 query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
                 self._rate_headers = {}
-                if self._routed(url.path) and url.path != "/sessions" and self._limited(web.authenticated):
+                if self._get_route(url.path) and self._limited(web.authenticated):
                     return
                 if url.path == "/health":
                     self._health(query, text="text/plain" in self.headers.get("Accept", ""))
