@@ -58,7 +58,7 @@ def identify(instances: t.Mapping[str, t.Mapping[str, t.Any]], lock: t.Mapping[s
     for name in unknown:
         if instances[name].get("http_answers") and holder:
             found[name] = (holder, SOURCE_HOLDER)
-    claimed = [app_id for app_id, _ in found.values() if app_id]
+    claimed = [pair[0] for pair in found.values() if pair[0]]
     silent = [n for n in unknown if found[n][0] is None and instances[n].get("http_answers") is False]
     candidates = [
         i["app_id"]
