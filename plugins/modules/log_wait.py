@@ -265,6 +265,14 @@ waited_for:
   returned: when the container exists
   type: str
   sample: all of [regex '^API exposed for user ', preset http_listening]
+log_cut:
+  description:
+    - Whether the log no longer reaches back to the start of the run (O(since=start)) - its oldest line came more than 5 s
+      after the process started, so rotation (Docker's C(max-size)) or a truncation removed the earlier lines and a line
+      printed at start (such as the booted line) may be gone. The timeout message says so too.
+  returned: when the container exists
+  type: bool
+  sample: false
 last_lines:
   description: The last (at most 20) lines seen, each prefixed with its Docker timestamp.
   returned: on timeout, when the container stopped or restarted, and when a O(fail_on) pattern matched
@@ -310,6 +318,8 @@ if t.TYPE_CHECKING:
     from ansible.module_utils.basic import AnsibleModule
 
 LAST_LINES = 20
+# A process logs at once: an oldest line this long after the run started means the log was cut (rotation, truncation)
+LOG_CUT_NS = 5_000_000_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -352,6 +362,8 @@ class LogWaiter:
         self.deadline = self.started + params.timeout
         self.container: ContainerState | None = None
         self.window_ns = 0
+        # Docker timestamp of the oldest line the log still holds for this window (None: no line yet)
+        self.first_ns: int | None = None
 
     def wait(self) -> dict[str, t.Any]:
         container = self.client.find_container(self.params.name)
@@ -377,6 +389,8 @@ class LogWaiter:
                     if skip and raw.ts_ns == resume_ns:
                         skip -= 1
                         continue
+                    if self.first_ns is None:
+                        self.first_ns = raw.ts_ns
                     if self._consume(LogLine.parse(raw)):
                         return self._success()
                     if raw.ts_ns > last_ts:
@@ -386,7 +400,7 @@ class LogWaiter:
             except WaitTimeout:
                 raise self._failure(
                     f"Timed out after {self.params.timeout:g} s waiting for {self.matcher.describe()} in the log of container "
-                    f"'{container.name}' ({self.matcher.progress()}, lines since {self._since_text()})."
+                    f"'{container.name}' ({self.matcher.progress()}, lines since {self._since_text()}).{self._cut_note()}"
                 ) from None
             now = self.client.inspect_container(container.id)
             if now is None or now.status == "removing":
@@ -420,6 +434,26 @@ class LogWaiter:
             self.matched.append(line)
         return self.matcher.done
 
+    def _cut_by_ns(self) -> int:
+        """How long after the run started the oldest line left in the log came (0 when unknown or not for since=start)."""
+        started = self.container.started_ns if self.container is not None else None
+        if self.params.since != "start" or not started or self.first_ns is None:
+            return 0
+        return max(self.first_ns - started, 0)
+
+    def _log_cut(self) -> bool:
+        """Whether the log no longer reaches back to the run's start: its oldest line came well after the process started
+        (a process logs at once), so rotation (Docker's max-size) or a truncation removed the earlier lines."""
+        return self._cut_by_ns() > LOG_CUT_NS
+
+    def _cut_note(self) -> str:
+        if not self._log_cut() or self.first_ns is None:
+            return ""
+        return (
+            f" The log now begins at {format_timestamp_ns(self.first_ns)}, {self._cut_by_ns() / 1e9:.0f} s after the run started:"
+            " its earlier lines were rotated or truncated away (Docker's max-size, logrotate), so a line printed at start may be gone."
+        )
+
     def _since_text(self) -> str:
         return format_timestamp_ns(self.window_ns) if self.window_ns else "its first line"
 
@@ -430,6 +464,7 @@ class LogWaiter:
                 container=self.container.result(),
                 since=format_timestamp_ns(self.window_ns) if self.window_ns else None,
                 waited_for=self.matcher.describe(),
+                log_cut=self._log_cut(),
             )
         return result
 

@@ -32,9 +32,10 @@ def test_container_runs_with_labels_and_stop_settings(pair: Pair, role: str) -> 
     assert labels["nodeops.chainlink.role"] == role
     assert labels["nodeops.chainlink.version"] == pair.version
     assert info["Config"]["Image"] == f"nodeops-lab/chainlink-sim:{pair.version}"
-    # Graceful stop: SIGTERM, and Docker waits longer than ShutdownGracePeriod (2s here) before SIGKILL
+    # Graceful stop: SIGTERM, and Docker waits ShutdownGracePeriod (2s here) + DefaultQueryTimeout (10s, the node's
+    # bound on the lease release after the grace period) + margin before SIGKILL: the default 20s covers it
     assert info["Config"]["StopSignal"] == "SIGTERM"
-    assert info["Config"]["StopTimeout"] == 5
+    assert info["Config"]["StopTimeout"] == 20
     assert info["HostConfig"]["NetworkMode"] == "host"
     assert info["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
     # The image's health check is disabled on purpose (a waiting standby serves no HTTP)
@@ -98,11 +99,13 @@ def test_configuration_carries_the_inventory_lock_settings(pair: Pair) -> None:
         env = env_of(inst.inspect())
         assert (env["LEASE_LOCK_DURATION"], env["LEASE_LOCK_REFRESH_INTERVAL"], env["SHUTDOWN_GRACE_PERIOD"]) == ("3s", "500ms", "2s")
         assert env["CHAINLINK_PORT"] == str(inst.port)
+        # no TLS listener, and session cookies a browser sends back over plain HTTP (an SSH tunnel)
+        assert (env["CHAINLINK_TLS_PORT"], env["SECURE_COOKIES"]) == ("0", "false")
         return
     config = tomllib.loads(inst.host.file(f"{inst.config_dir}/config.toml").content_string)
     assert config["Database"]["Lock"] == {"Enabled": True, "LeaseDuration": "3s", "LeaseRefreshInterval": "500ms"}
     assert config["ShutdownGracePeriod"] == "2s"
-    assert config["WebServer"] == {"HTTPPort": inst.port, "ListenIP": "127.0.0.1"}
+    assert config["WebServer"] == {"HTTPPort": inst.port, "ListenIP": "127.0.0.1", "SecureCookies": False, "TLS": {"HTTPSPort": 0}}
 
 
 def test_primary_holds_the_lock(pair: Pair) -> None:

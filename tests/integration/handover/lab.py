@@ -37,7 +37,8 @@ def start_lab_postgres(ports: t.Iterable[int], prefix: str) -> PostgresServer:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
-        server = PostgresServer(container=f"{prefix}-{port}", port=port)
+        # a password the node's rules accept (16 characters or more): the preflight refuses a shorter one
+        server = PostgresServer(container=f"{prefix}-{port}", port=port, password="handover-Postgres-passw0rd")
         subprocess.run(["docker", "rm", "-f", server.container], capture_output=True, check=False)
         subprocess.run(
             ["docker", "run", "-d", "--name", server.container, "--network", "host", "--label", "nodeops.test=true",
@@ -86,7 +87,7 @@ class HandoverLab:
             "chainlink_lease_refresh_interval": self.refresh,
             "chainlink_keystore_password": "keystore-Passw0rd-1",
             "chainlink_api_email": "admin@example.com",
-            "chainlink_api_password": "api-Passw0rd-1",
+            "chainlink_api_password": "api-Passw0rd-0123456",
             "chainlink_database_create": True,
             "chainlink_database_admin": {
                 "login_host": self.pg.host,

@@ -25,6 +25,7 @@ import pytest
 
 from ansible_collections.nodeops.chainlink.plugins.module_utils._docker_logs import parse_timestamp_ns
 from ansible_collections.nodeops.chainlink.plugins.modules import log_wait
+from tests.integration.roles.conftest import node_login
 from tests.support.ansible_module import run_module
 from tests.support.postgres import TEST_LABEL, PostgresServer, free_port
 
@@ -440,6 +441,8 @@ class SimPair:
             "LEASE_LOCK_DURATION": "2s",
             "LEASE_LOCK_REFRESH_INTERVAL": "0.5s",
             "CHAINLINK_PORT": str(free_port()),
+            "CHAINLINK_TLS_PORT": "0",
+            "SECURE_COOKIES": "false",
             "SIM_LISTEN_IP": "127.0.0.1",
         }
         return self.box.run(
@@ -456,7 +459,7 @@ class SimPair:
     def start(self, json_logs: bool) -> str:
         config = (
             f"[Log]\nJSONConsole = {str(json_logs).lower()}\n[Database.Lock]\nLeaseDuration = '2s'\nLeaseRefreshInterval = '0.5s'\n"
-            f"[WebServer]\nHTTPPort = {free_port()}\nListenIP = '127.0.0.1'\n"
+            f"[WebServer]\nHTTPPort = {free_port()}\nListenIP = '127.0.0.1'\nSecureCookies = false\n[WebServer.TLS]\nHTTPSPort = 0\n"
         )
         return self.box.run(
             "",
@@ -476,7 +479,8 @@ class SimPair:
 @pytest.fixture
 def sim_pair(containers: Containers, pg_server: PostgresServer, pg_db: str) -> t.Iterator[SimPair]:
     with tempfile.TemporaryDirectory(prefix="lwtest-sim-") as workdir:
-        yield SimPair(containers, pg_server.url(pg_db) + "?sslmode=disable", Path(workdir))
+        # a login whose password the node's rules accept (16 characters or more)
+        yield SimPair(containers, node_login(pg_server).url(pg_db) + "?sslmode=disable", Path(workdir))
 
 
 def test_sim_standby_waits_then_boots_after_handover(sim_pair: SimPair) -> None:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tomllib
 import typing as t
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 from tests.support.playbook import PlaybookRun, run_playbook
@@ -47,7 +49,6 @@ def inventory(pairs: dict[str, dict[str, t.Any]], config_root: Path, suite: str)
                         "chainlink_lease_duration": "3s",
                         "chainlink_lease_refresh_interval": "500ms",
                         "chainlink_shutdown_grace_period": "2s",
-                        "chainlink_stop_timeout": 5,
                         "chainlink_keystore_password": "roles-test-keystore-password",
                         "chainlink_api_email": "admin@nodeops.test",
                         "chainlink_api_password": "roles-test-api-password",
@@ -96,9 +97,28 @@ BAD_CASES: dict[str, tuple[dict[str, t.Any], str]] = {
     "locking_mode_none": ({"chainlink_version": "1.11.0", "chainlink_locking_mode": "none"}, "node_locking_mode: none"),
     "advisory_only": ({"chainlink_version": "1.11.0", "chainlink_locking_mode": "advisorylock"}, "advisorylock takes no lease"),
     "refresh_above_half": ({"chainlink_lease_duration": "2s", "chainlink_lease_refresh_interval": "1500ms"}, "is more than half of LeaseDuration 2s"),
-    "stop_timeout_short": ({"chainlink_shutdown_grace_period": "5s", "chainlink_stop_timeout": 5}, "node_stop_timeout 5s is not above ShutdownGracePeriod 5s"),
+    # the node releases its lease after ShutdownGracePeriod, for up to Database.DefaultQueryTimeout (10 s by default)
+    "stop_timeout_short": (
+        {"chainlink_shutdown_grace_period": "5s", "chainlink_stop_timeout": 15},
+        "node_stop_timeout 15s is below ShutdownGracePeriod 5s + Database.DefaultQueryTimeout (default 10s) 10s + 5s margin",
+    ),
+    "stop_timeout_query_timeout": (
+        {"chainlink_stop_timeout": 20, "chainlink_config_extra": {"Database": {"DefaultQueryTimeout": "30s"}}},
+        "+ Database.DefaultQueryTimeout 30s + 5s margin",
+    ),
     "not_a_duration": ({"chainlink_lease_duration": "10 seconds"}, "node_lease_duration is not a Go duration"),
     "legacy_env_v2": ({"chainlink_env_extra": {"LEASE_LOCK_DURATION": "10s"}}, "which a TOML-configured node refuses at boot"),
+    # not only the lock variables: every name of the real legacy.env
+    "legacy_env_any": ({"chainlink_env_extra": {"LOG_LEVEL": "debug", "SECURE_COOKIES": ""}}, "node_env_extra sets LOG_LEVEL, SECURE_COOKIES, which a"),
+    "db_password_short": ({"chainlink_database_url": "WEAK_DB"}, "the database URL's password does not meet the node's rules (it is shorter than 16"),
+    "db_password_missing": ({"chainlink_database_url": "NO_PASSWORD_DB"}, "password is required"),
+    "allow_simple_passwords": ({"chainlink_secrets_extra": {"Database": {"AllowSimplePasswords": True}}}, "insecure configs are not allowed on secure builds"),
+    "keystore_password_short": ({"chainlink_keystore_password": "short-keystore"}, "the keystore password does not meet the node's rules"),
+    "api_password_contains_email": ({"chainlink_api_password": "pw-admin@nodeops.test-1"}, "it contains the API email"),
+    "api_password_too_long": ({"chainlink_api_password": "p" * 51}, "it is longer than 50 characters"),
+    "version_not_a_tag": ({"chainlink_version": "2.29"}, "is not a Chainlink 1.x or 2.x image tag"),
+    # a pre-release tag passes the version rule: only its (absent) image is refused
+    "version_prerelease": ({"chainlink_version": "2.29.0-beta.1"}, "nodeops-lab/chainlink-sim:2.29.0-beta.1 is not present on Docker host docker-a"),
     "env_format_v2": ({"chainlink_config_format": "env"}, "reads only TOML"),
     "no_keystore_password": ({"chainlink_keystore_password": ""}, "node_keystore_password is empty"),
     "image_missing": ({"chainlink_image": "nodeops-test/no-such-image"}, "is not present on Docker host docker-a"),
@@ -108,6 +128,14 @@ BAD_CASES: dict[str, tuple[dict[str, t.Any], str]] = {
     "foreign_holder": ({"chainlink_database_url": "FOREIGN"}, "another node uses this database"),
     # likewise: the database already saw a newer version (the foreign node's 2.29.0), which 2.28.0 cannot boot on
     "older_than_database": ({"chainlink_database_url": "NEWER_DB", "chainlink_version": "2.28.0"}, "newer than 2.28.0"),
+}
+
+
+# case -> the secret its refusal must not contain
+SECRETS = {
+    "db_password_short": "weak-pw",
+    "keystore_password_short": "short-keystore",
+    "api_password_contains_email": "pw-admin@nodeops.test-1",
 }
 
 
@@ -137,7 +165,9 @@ def bad_run(pg_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory)
     urls = {
         "BASE": pg_server.url(database, sslmode="disable"),
         "OTHER_DB": pg_server.url(f"{database}_other", sslmode="disable"),
-        "UNREACHABLE": f"postgresql://postgres:x@127.0.0.1:{free_port()}/nothing?sslmode=disable",
+        "UNREACHABLE": f"postgresql://postgres:{pg_server.password}@127.0.0.1:{free_port()}/nothing?sslmode=disable",
+        "WEAK_DB": f"postgresql://postgres:weak-pw@127.0.0.1:{pg_server.port}/{database}?sslmode=disable",
+        "NO_PASSWORD_DB": f"postgresql://postgres@127.0.0.1:{pg_server.port}/{database}?sslmode=disable",
         "FOREIGN": pg_server.url(foreign_db, sslmode="disable"),
     }
     newer_db = pg_server.create_database("roles_newer")
@@ -173,6 +203,8 @@ def test_preflight_refuses_bad_input(bad_run: tuple[PlaybookRun, Path, str], cas
     assert BAD_CASES[case][1] in message, message or run.stderr[-2000:]
     assert "Nothing was changed" in message or "nothing was changed" in message, message
     assert run.stats(case)["changed"] == 0
+    if case in SECRETS:
+        assert SECRETS[case] not in message and SECRETS[case] not in json.dumps(run.report)
 
 
 def test_refused_pairs_changed_nothing(bad_run: tuple[PlaybookRun, Path, str]) -> None:
@@ -278,6 +310,90 @@ def stop_instance(inv: dict[str, t.Any], work: Path, pair: str, role: str) -> di
     run = run_playbook(str(playbook), inv, work, "-e", f"role={role}")
     assert run.rc == 0, run.failures()
     return t.cast("dict[str, t.Any]", run.fact(pair, "pair_results")[role]["stop"])
+
+
+TLS_ERROR = "failed to run TLS server"
+
+
+def docker_log(container: str) -> str:
+    proc = subprocess.run(["docker", "logs", container], capture_output=True, text=True, check=True)
+    return proc.stdout + proc.stderr
+
+
+def test_defaults_run_no_tls_listener_and_cookies_that_work_over_plain_http(good_pair: tuple[dict[str, t.Any], Path, str]) -> None:
+    """The collection's defaults: WebServer.TLS.HTTPSPort = 0 (the node's own 6689 without a certificate logs a TLS
+    error every StartTimeout) and SecureCookies = false (else no login over an SSH tunnel), in both instances."""
+    inv, work = good_pair[:2]
+    pair = next(iter(inv["all"]["children"]["chainlink_pairs"]["hosts"]))
+    for role in ("primary", "secondary"):
+        container = f"nodeops-roles-{pair}-{role}"
+        config = tomllib.loads((work / "config" / container / "config.toml").read_text())
+        assert config["WebServer"]["TLS"] == {"HTTPSPort": 0}
+        assert config["WebServer"]["SecureCookies"] is False
+        assert TLS_ERROR not in docker_log(container)
+    # the v1.11 TOML pair of the same run gets the same keys
+    v1 = tomllib.loads((work / "config" / "nodeops-roles-v1toml-primary" / "config.toml").read_text())
+    assert (v1["WebServer"]["TLS"], v1["WebServer"]["SecureCookies"]) == ({"HTTPSPort": 0}, False)
+
+
+def test_handover_refuses_a_stop_timeout_that_kills_before_the_release(good_pair: tuple[dict[str, t.Any], Path, str]) -> None:
+    inv, work = good_pair[:2]
+    pair = next(iter(inv["all"]["children"]["chainlink_pairs"]["hosts"]))
+    before = snapshot(pair, work / "config")
+    run = run_playbook("switchover.yml", inv, work, "-e", "handover_stop_timeout=12", "-e", f"handover_report_dir={work}/reports")
+    message = json.dumps(run.report)
+    assert run.rc != 0
+    assert "handover_stop_timeout 12s is below ShutdownGracePeriod 2s + Database.DefaultQueryTimeout (default 10s) 10s + 5s margin" in message
+    assert "set chainlink_stop_timeout to at least 17" in message
+    assert snapshot(pair, work / "config") == before
+
+
+def pair_query(inv: dict[str, t.Any], pair: str, sql: str, *args: t.Any) -> list[tuple[t.Any, ...]]:
+    url = inv["all"]["children"]["chainlink_pairs"]["hosts"][pair]["chainlink_database_url"]
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(sql, args)
+        rows = cur.fetchall()
+    conn.close()
+    return rows
+
+
+def truncate_log(container: str) -> None:
+    """Cut a container's log as logrotate's copytruncate does: Docker keeps writing, the early lines are gone."""
+    path = subprocess.run(["docker", "inspect", "-f", "{{.LogPath}}", container], capture_output=True, text=True, check=True).stdout.strip()
+    Path(path).write_bytes(b"")
+
+
+def test_rotated_logs_fall_back_to_the_database(good_pair: tuple[dict[str, t.Any], Path, str]) -> None:
+    """With neither instance's log holding its boot or waiting line, status.yml and the handover's detection still
+    tell the active instance and the standby, from the lease holder, the sessions and which HTTP port answers."""
+    inv, work = good_pair[:2]
+    pair = next(iter(inv["all"]["children"]["chainlink_pairs"]["hosts"]))
+    for role in ("primary", "secondary"):
+        truncate_log(f"nodeops-roles-{pair}-{role}")
+        log = docker_log(f"nodeops-roles-{pair}-{role}")
+        assert "Chainlink booted" not in log and "waiting for lease" not in log
+
+    report = status(inv, work, pair)
+    assert (report["active"], report["standby"], report["standby_connected"], report["flags"]) == ("primary", "secondary", True, [])
+    primary, secondary = report["instances"]["primary"], report["instances"]["secondary"]
+    assert primary["app_id_source"].startswith("database: lease holder") and primary["holds_lease"]
+    # a waiting standby logs its line again at tryCount 1, 2, 4, 8, ... (as the real node does), so its log may hold a
+    # fresh one; if not, the database names it (the one connected instance that is not the holder)
+    assert secondary["app_id_source"] == "log" or secondary["app_id_source"].startswith("database: the one connected instance")
+    assert secondary["role"] == "standby" and secondary["connected"] and primary["app_id"] != secondary["app_id"]
+    waiting = pair_query(inv, pair, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE %s", f"%|{secondary['app_id'][:8]}%")
+    assert waiting[0][0] >= 1
+
+    # the handover's detection (check mode: the plan only) sees the same, and plans a real switchover
+    for role in ("primary", "secondary"):
+        truncate_log(f"nodeops-roles-{pair}-{role}")
+    run = run_playbook("switchover.yml", inv, work, "--check", "-e", f"handover_report_dir={work}/reports")
+    assert run.rc == 0, run.failures()
+    state = run.fact(pair, "__handover_state")
+    assert (state["instances"]["primary"]["state"], state["instances"]["secondary"]["state"]) == ("active", "waiting")
+    assert state["instances"]["primary"]["app_id"] == primary["app_id"]
+    assert state["instances"]["secondary"]["app_id"] == secondary["app_id"]
+    assert "from the database: lease holder" in json.dumps(run.report)
 
 
 def test_status_flags_and_graceful_stops(good_pair: tuple[dict[str, t.Any], Path, str]) -> None:

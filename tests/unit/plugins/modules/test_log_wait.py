@@ -130,6 +130,22 @@ def test_timeout_keeps_the_progress_and_the_last_lines() -> None:
     assert len(failure.value.details["matched"]) == 25
 
 
+def test_timeout_on_a_log_cut_after_the_start_says_so() -> None:
+    # the oldest line left is 60 s after the run started: the booted line was rotated away
+    client = ScriptedClient([[line(60_000, "later line")]], [], timeout_after=True)
+    with pytest.raises(LogWaitError) as failure:
+        run(client, ["booted"])
+    assert f"The log now begins at {format_timestamp_ns(BASE_NS + 60_000_000_000)}, 60 s after the run started" in str(failure.value)
+    assert failure.value.details["log_cut"] is True
+
+
+def test_a_log_that_reaches_back_to_the_start_is_not_cut() -> None:
+    client = ScriptedClient([[line(300, "first line")]], [], timeout_after=True)
+    with pytest.raises(LogWaitError) as failure:
+        run(client, ["booted"])
+    assert "rotated or truncated" not in str(failure.value) and failure.value.details["log_cut"] is False
+
+
 def test_fail_on_returns_the_failed_line() -> None:
     client = ScriptedClient([[line(1, "Another node has taken the lease, exiting immediately"), line(2, "never")]], [])
     with pytest.raises(LogWaitError) as failure:

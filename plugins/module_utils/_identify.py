@@ -1,0 +1,80 @@
+# Copyright: contributors to nodeops.chainlink
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE to the collection: not covered by semantic versioning.
+# Use it only from nodeops.chainlink's own plugins.
+"""Which app ID each running instance of a pair has, and its place in the lock, from its log or else the database.
+
+An instance's app ID is read from its own log (the booted or the waiting line carries ``appID``). When the log no longer
+holds either line (Docker rotated it away), the database and the instance's HTTP port decide, because only the lock
+holder serves HTTP (a waiting standby has no listener at all):
+
+- an instance whose HTTP port answers (any status, even 429 or 503) is the lease holder;
+- an instance whose port does not answer is the one connected instance that is neither the holder nor claimed by another
+  instance's log, when exactly one such instance and one such candidate exist; otherwise its app ID stays unknown.
+
+App IDs seen in ``application_name`` may be prefixes (the node cuts the name at 63 bytes): they match by prefix.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import app_id_matches
+
+SOURCE_LOG = "log"
+SOURCE_HOLDER = "database: lease holder (its log holds no boot or waiting line; its HTTP port answers)"
+SOURCE_STANDBY = "database: the one connected instance that is not the holder (its log holds no boot or waiting line; no HTTP)"
+
+
+def _holder(lock: t.Mapping[str, t.Any]) -> str | None:
+    lease = lock.get("lease") or {}
+    return str(lease["client_id"]).lower() if lease.get("valid") and lease.get("client_id") else None
+
+
+def _connected(lock: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
+    return [dict(i) for i in lock.get("instances") or [] if i.get("app_id")]
+
+
+def find_instance(lock: t.Mapping[str, t.Any], app_id: str | None) -> dict[str, t.Any]:
+    """The connected instance (from lock_info's ``instances``) whose app ID, possibly a cut prefix, is app_id's; or {}."""
+    if not app_id:
+        return {}
+    return next((i for i in _connected(lock) if app_id_matches(app_id, i["app_id"])), {})
+
+
+def identify(instances: t.Mapping[str, t.Mapping[str, t.Any]], lock: t.Mapping[str, t.Any]) -> dict[str, dict[str, t.Any]]:
+    """Per instance name: app_id, app_id_source, holds_lease, connected and instance (lock_info's entry, or {}).
+
+    instances: name -> {running (bool), log_app_id (str or None), http_answers (bool or None: not probed)}.
+    lock: lock_info's result.
+    """
+    holder = _holder(lock)
+    found: dict[str, tuple[str | None, str | None]] = {}
+    for name, info in instances.items():
+        app_id = str(info.get("log_app_id") or "").strip().lower() or None
+        found[name] = (app_id, SOURCE_LOG if app_id else None) if info.get("running") else (None, None)
+    unknown = [n for n, info in instances.items() if info.get("running") and found[n][0] is None]
+    for name in unknown:
+        if instances[name].get("http_answers") and holder:
+            found[name] = (holder, SOURCE_HOLDER)
+    claimed = [pair[0] for pair in found.values() if pair[0]]
+    silent = [n for n in unknown if found[n][0] is None and instances[n].get("http_answers") is False]
+    candidates = [
+        i["app_id"]
+        for i in _connected(lock)
+        if not (holder and app_id_matches(holder, i["app_id"])) and not any(app_id_matches(c, i["app_id"]) for c in claimed)
+    ]
+    if len(silent) == 1 and len(candidates) == 1:
+        found[silent[0]] = (candidates[0], SOURCE_STANDBY)
+    result = {}
+    for name, (app_id, source) in found.items():
+        instance = find_instance(lock, app_id)
+        result[name] = {
+            "app_id": app_id,
+            "app_id_source": source,
+            "holds_lease": bool(app_id and holder and app_id_matches(holder, app_id)),
+            "connected": bool(instance),
+            "instance": instance,
+        }
+    return result

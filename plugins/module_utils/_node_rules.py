@@ -1,0 +1,501 @@
+# Copyright: contributors to nodeops.chainlink
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE to the collection: not covered by semantic versioning.
+# Use it only from nodeops.chainlink's own plugins.
+"""The rules a real Chainlink node applies to its configuration at boot, as pure functions over an instance's settings.
+
+Facts (read in smartcontractkit/chainlink; see chainlink-node.md section 10):
+- core/config/toml/types.go (validateDBURL, DatabaseSecrets.validateConfig): the database URL must carry a password,
+  taken from the query's first ``password`` value, else from the userinfo; a URL whose redacted form (userinfo password
+  replaced) contains ``_test`` is exempt; the password must pass VerifyPasswordComplexity. ``AllowSimplePasswords = true``
+  skips that on dev builds and is itself an error on release builds ("insecure configs are not allowed on secure builds").
+  BackupURL follows the same rule.
+- core/utils/password.go (VerifyPasswordComplexity): at least 16 characters, no leading or trailing whitespace, and none
+  of the disallowed strings (case-insensitive). The keystore password meets it when the keystore is created; an API user's
+  password (core/sessions/user.go, core/web/user_controller.go) also at most 50 characters and not containing the email.
+- core/services/chainlink/legacy.env and validateEnv(): a 2.x node (TOML configuration) refuses to boot when any of the
+  listed 1.x variables is present in its environment, even empty.
+- After ShutdownGracePeriod the node still releases its lease, bounded by Database.DefaultQueryTimeout (10 s), before it
+  exits: a Docker stop timeout below their sum (plus a margin) can SIGKILL it before the release.
+
+Every message names the rule and the fix, never a secret's value.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+import urllib.parse
+
+PASSWORD_MIN_LENGTH = 16
+API_PASSWORD_MAX_LENGTH = 50
+DEFAULT_QUERY_TIMEOUT = "10s"
+DEFAULT_SHUTDOWN_GRACE_PERIOD = "5s"
+# Seconds on top of grace period + query timeout, for the process to exit after its release
+STOP_TIMEOUT_MARGIN = 5
+
+# The 1.x variables a 2.x node refuses in its environment (core/services/chainlink/legacy.env, v2.x), kept as data so
+# that a new release's list is a data change.
+LEGACY_ENV: frozenset[str] = frozenset(
+    [
+        "DATABASE_URL",
+        "AUDIT_LOGGER_ENABLED",
+        "AUDIT_LOGGER_FORWARD_TO_URL",
+        "AUDIT_LOGGER_HEADERS",
+        "AUDIT_LOGGER_JSON_WRAPPER_KEY",
+        "CHAIN_TYPE",
+        "CHAINLINK_DEV",
+        "EXPLORER_ACCESS_KEY",
+        "EXPLORER_SECRET",
+        "EXPLORER_URL",
+        "FLAGS_CONTRACT_ADDRESS",
+        "INSECURE_FAST_SCRYPT",
+        "REAPER_EXPIRATION",
+        "ROOT",
+        "TELEMETRY_INGRESS_UNICONN",
+        "TELEMETRY_INGRESS_LOGGING",
+        "TELEMETRY_INGRESS_SERVER_PUB_KEY",
+        "TELEMETRY_INGRESS_URL",
+        "TELEMETRY_INGRESS_BUFFER_SIZE",
+        "TELEMETRY_INGRESS_MAX_BATCH_SIZE",
+        "TELEMETRY_INGRESS_SEND_INTERVAL",
+        "TELEMETRY_INGRESS_SEND_TIMEOUT",
+        "TELEMETRY_INGRESS_USE_BATCH_SEND",
+        "SHUTDOWN_GRACE_PERIOD",
+        "DATABASE_LISTENER_MAX_RECONNECT_DURATION",
+        "DATABASE_LISTENER_MIN_RECONNECT_INTERVAL",
+        "MIGRATE_DATABASE",
+        "ORM_MAX_IDLE_CONNS",
+        "ORM_MAX_OPEN_CONNS",
+        "TRIGGER_FALLBACK_DB_POLL_INTERVAL",
+        "ADVISORY_LOCK_CHECK_INTERVAL",
+        "ADVISORY_LOCK_ID",
+        "DATABASE_LOCKING_MODE",
+        "LEASE_LOCK_DURATION",
+        "LEASE_LOCK_REFRESH_INTERVAL",
+        "DATABASE_BACKUP_DIR",
+        "DATABASE_BACKUP_FREQUENCY",
+        "DATABASE_BACKUP_MODE",
+        "DATABASE_BACKUP_ON_VERSION_UPGRADE",
+        "DATABASE_BACKUP_URL",
+        "JSON_CONSOLE",
+        "LOG_FILE_DIR",
+        "LOG_LEVEL",
+        "LOG_SQL",
+        "LOG_FILE_MAX_SIZE",
+        "LOG_FILE_MAX_AGE",
+        "LOG_FILE_MAX_BACKUPS",
+        "LOG_UNIX_TS",
+        "ALLOW_ORIGINS",
+        "AUTHENTICATED_RATE_LIMIT",
+        "AUTHENTICATED_RATE_LIMIT_PERIOD",
+        "BRIDGE_CACHE_TTL",
+        "BRIDGE_RESPONSE_URL",
+        "HTTP_SERVER_WRITE_TIMEOUT",
+        "CHAINLINK_PORT",
+        "SECURE_COOKIES",
+        "SESSION_TIMEOUT",
+        "UNAUTHENTICATED_RATE_LIMIT",
+        "UNAUTHENTICATED_RATE_LIMIT_PERIOD",
+        "MFA_RPID",
+        "MFA_RPORIGIN",
+        "TLS_CERT_PATH",
+        "CHAINLINK_TLS_HOST",
+        "TLS_KEY_PATH",
+        "CHAINLINK_TLS_PORT",
+        "CHAINLINK_TLS_REDIRECT",
+        "FEATURE_FEEDS_MANAGER",
+        "FEATURE_UI_CSA_KEYS",
+        "FEATURE_LOG_POLLER",
+        "EVM_ENABLED",
+        "EVM_RPC_ENABLED",
+        "SOLANA_ENABLED",
+        "SOLANA_NODES",
+        "STARKNET_ENABLED",
+        "STARKNET_NODES",
+        "TERRA_ENABLED",
+        "TERRA_NODES",
+        "ETH_HTTP_URL",
+        "EVM_NODES",
+        "ETH_SECONDARY_URL",
+        "ETH_SECONDARY_URLS",
+        "ETH_URL",
+        "ETH_CHAIN_ID",
+        "BALANCE_MONITOR_ENABLED",
+        "BLOCK_BACKFILL_DEPTH",
+        "BLOCK_BACKFILL_SKIP",
+        "BLOCK_EMISSION_IDLE_WARNING_THRESHOLD",
+        "ETH_TX_REAPER_INTERVAL",
+        "ETH_TX_REAPER_THRESHOLD",
+        "ETH_TX_RESEND_AFTER_THRESHOLD",
+        "ETH_FINALITY_DEPTH",
+        "ETH_HEAD_TRACKER_HISTORY_DEPTH",
+        "ETH_HEAD_TRACKER_MAX_BUFFER_SIZE",
+        "ETH_HEAD_TRACKER_SAMPLING_INTERVAL",
+        "ETH_LOG_BACKFILL_BATCH_SIZE",
+        "ETH_LOG_POLL_INTERVAL",
+        "ETH_LOG_KEEP_BLOCKS_DEPTH",
+        "ETH_RPC_DEFAULT_BATCH_SIZE",
+        "LINK_CONTRACT_ADDRESS",
+        "OPERATOR_FACTORY_ADDRESS",
+        "MIN_INCOMING_CONFIRMATIONS",
+        "MINIMUM_CONTRACT_PAYMENT_LINK_JUELS",
+        "NODE_NO_NEW_HEADS_THRESHOLD",
+        "NODE_POLL_FAILURE_THRESHOLD",
+        "NODE_POLL_INTERVAL",
+        "NODE_SELECTION_MODE",
+        "NODE_SYNC_THRESHOLD",
+        "EVM_EIP1559_DYNAMIC_FEES",
+        "ETH_GAS_BUMP_PERCENT",
+        "ETH_GAS_BUMP_THRESHOLD",
+        "ETH_GAS_BUMP_WEI",
+        "EVM_GAS_FEE_CAP_DEFAULT",
+        "ETH_GAS_LIMIT_DEFAULT",
+        "ETH_GAS_LIMIT_MAX",
+        "ETH_GAS_LIMIT_MULTIPLIER",
+        "ETH_GAS_LIMIT_TRANSFER",
+        "ETH_GAS_PRICE_DEFAULT",
+        "ETH_MAX_GAS_PRICE_WEI",
+        "EVM_GAS_TIP_CAP_DEFAULT",
+        "EVM_GAS_TIP_CAP_MINIMUM",
+        "ETH_GAS_LIMIT_OCR_JOB_TYPE",
+        "ETH_GAS_LIMIT_DR_JOB_TYPE",
+        "ETH_GAS_LIMIT_VRF_JOB_TYPE",
+        "ETH_GAS_LIMIT_FM_JOB_TYPE",
+        "ETH_GAS_LIMIT_KEEPER_JOB_TYPE",
+        "GAS_ESTIMATOR_MODE",
+        "BLOCK_HISTORY_ESTIMATOR_BATCH_SIZE",
+        "BLOCK_HISTORY_ESTIMATOR_BLOCK_DELAY",
+        "BLOCK_HISTORY_ESTIMATOR_BLOCK_HISTORY_SIZE",
+        "BLOCK_HISTORY_ESTIMATOR_CHECK_INCLUSION_BLOCKS",
+        "BLOCK_HISTORY_ESTIMATOR_CHECK_INCLUSION_PERCENTILE",
+        "BLOCK_HISTORY_ESTIMATOR_EIP1559_FEE_CAP_BUFFER_BLOCKS",
+        "BLOCK_HISTORY_ESTIMATOR_TRANSACTION_PERCENTILE",
+        "ETH_GAS_BUMP_TX_DEPTH",
+        "ETH_MAX_IN_FLIGHT_TRANSACTIONS",
+        "ETH_MAX_QUEUED_TRANSACTIONS",
+        "ETH_NONCE_AUTO_SYNC",
+        "ETH_USE_FORWARDERS",
+        "DEFAULT_HTTP_LIMIT",
+        "DEFAULT_HTTP_TIMEOUT",
+        "FEATURE_EXTERNAL_INITIATORS",
+        "JOB_PIPELINE_MAX_RUN_DURATION",
+        "JOB_PIPELINE_MAX_SUCCESSFUL_RUNS",
+        "JOB_PIPELINE_REAPER_INTERVAL",
+        "JOB_PIPELINE_REAPER_THRESHOLD",
+        "JOB_PIPELINE_RESULT_WRITE_QUEUE_DEPTH",
+        "FM_DEFAULT_TRANSACTION_QUEUE_DEPTH",
+        "FM_SIMULATE_TRANSACTIONS",
+        "FEATURE_OFFCHAIN_REPORTING2",
+        "OCR2_AUTOMATION_GAS_LIMIT",
+        "OCR2_CAPTURE_EA_TELEMETRY",
+        "OCR2_CONTRACT_CONFIRMATIONS",
+        "OCR2_BLOCKCHAIN_TIMEOUT",
+        "OCR2_CONTRACT_POLL_INTERVAL",
+        "OCR2_CONTRACT_SUBSCRIBE_INTERVAL",
+        "OCR2_CONTRACT_TRANSMITTER_TRANSMIT_TIMEOUT",
+        "OCR2_DATABASE_TIMEOUT",
+        "OCR2_KEY_BUNDLE_ID",
+        "FEATURE_OFFCHAIN_REPORTING",
+        "OCR_CAPTURE_EA_TELEMETRY",
+        "OCR_CONTRACT_CONFIRMATIONS",
+        "OCR_CONTRACT_TRANSMITTER_TRANSMIT_TIMEOUT",
+        "OCR_DATABASE_TIMEOUT",
+        "OCR_OBSERVATION_GRACE_PERIOD",
+        "OCR_OBSERVATION_TIMEOUT",
+        "OCR_BLOCKCHAIN_TIMEOUT",
+        "OCR_CONTRACT_POLL_INTERVAL",
+        "OCR_CONTRACT_SUBSCRIBE_INTERVAL",
+        "OCR_DEFAULT_TRANSACTION_QUEUE_DEPTH",
+        "OCR_KEY_BUNDLE_ID",
+        "OCR_SIMULATE_TRANSACTIONS",
+        "OCR_TRACE_LOGGING",
+        "OCR_TRANSMITTER_ADDRESS",
+        "P2P_NETWORKING_STACK",
+        "P2P_INCOMING_MESSAGE_BUFFER_SIZE",
+        "P2P_OUTGOING_MESSAGE_BUFFER_SIZE",
+        "P2P_ANNOUNCE_IP",
+        "P2P_ANNOUNCE_PORT",
+        "P2P_BOOTSTRAP_CHECK_INTERVAL",
+        "P2P_BOOTSTRAP_PEERS",
+        "P2P_DHT_ANNOUNCEMENT_COUNTER_USER_PREFIX",
+        "P2P_DHT_LOOKUP_INTERVAL",
+        "P2P_LISTEN_IP",
+        "P2P_LISTEN_PORT",
+        "P2P_NEW_STREAM_TIMEOUT",
+        "P2P_PEER_ID",
+        "P2P_PEERSTORE_WRITE_INTERVAL",
+        "P2PV2_ANNOUNCE_ADDRESSES",
+        "P2PV2_BOOTSTRAPPERS",
+        "P2PV2_DELTA_DIAL",
+        "P2PV2_DELTA_RECONCILE",
+        "P2PV2_LISTEN_ADDRESSES",
+        "OCR_OUTGOING_MESSAGE_BUFFER_SIZE",
+        "OCR_INCOMING_MESSAGE_BUFFER_SIZE",
+        "OCR_DHT_LOOKUP_INTERVAL",
+        "OCR_BOOTSTRAP_CHECK_INTERVAL",
+        "OCR_NEW_STREAM_TIMEOUT",
+        "KEEPER_DEFAULT_TRANSACTION_QUEUE_DEPTH",
+        "KEEPER_GAS_PRICE_BUFFER_PERCENT",
+        "KEEPER_GAS_TIP_CAP_BUFFER_PERCENT",
+        "KEEPER_BASE_FEE_BUFFER_PERCENT",
+        "KEEPER_MAXIMUM_GRACE_PERIOD",
+        "KEEPER_REGISTRY_CHECK_GAS_OVERHEAD",
+        "KEEPER_REGISTRY_PERFORM_GAS_OVERHEAD",
+        "KEEPER_REGISTRY_MAX_PERFORM_DATA_SIZE",
+        "KEEPER_REGISTRY_SYNC_INTERVAL",
+        "KEEPER_REGISTRY_SYNC_UPKEEP_QUEUE_SIZE",
+        "KEEPER_TURN_LOOK_BACK",
+        "AUTO_PPROF_ENABLED",
+        "AUTO_PPROF_PROFILE_ROOT",
+        "AUTO_PPROF_POLL_INTERVAL",
+        "AUTO_PPROF_GATHER_DURATION",
+        "AUTO_PPROF_GATHER_TRACE_DURATION",
+        "AUTO_PPROF_MAX_PROFILE_SIZE",
+        "AUTO_PPROF_CPU_PROFILE_RATE",
+        "AUTO_PPROF_MEM_PROFILE_RATE",
+        "AUTO_PPROF_BLOCK_PROFILE_RATE",
+        "AUTO_PPROF_MUTEX_PROFILE_FRACTION",
+        "AUTO_PPROF_MEM_THRESHOLD",
+        "AUTO_PPROF_GOROUTINE_THRESHOLD",
+        "PYROSCOPE_AUTH_TOKEN",
+        "PYROSCOPE_SERVER_ADDRESS",
+        "PYROSCOPE_ENVIRONMENT",
+        "DATABASE_DEFAULT_IDLE_IN_TX_SESSION_TIMEOUT",
+        "DATABASE_DEFAULT_LOCK_TIMEOUT",
+        "DATABASE_DEFAULT_QUERY_TIMEOUT",
+        "SENTRY_DSN",
+        "SENTRY_DEBUG",
+        "SENTRY_ENVIRONMENT",
+        "SENTRY_RELEASE",
+        "GAS_UPDATER_ENABLED",
+        "GAS_UPDATER_BATCH_SIZE",
+        "GAS_UPDATER_BLOCK_DELAY",
+        "GAS_UPDATER_BLOCK_HISTORY_SIZE",
+        "GAS_UPDATER_TRANSACTION_PERCENTILE",
+        "PROMETHEUS_AUTH_TOKEN",
+    ]
+)
+
+# The 1.x environment's name for Database.DefaultQueryTimeout
+LEGACY_QUERY_TIMEOUT_ENV = "DATABASE_DEFAULT_QUERY_TIMEOUT"
+
+_DURATION = re.compile(r"([0-9]*[.]?[0-9]+)(ns|us|µs|ms|s|m|h)")
+_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+_WHITESPACE = " \t\n\r\v\f"
+
+
+class RuleError(ValueError):
+    """A setting the rules cannot read (its type or syntax), with a message naming it and the fix."""
+
+
+# -- durations ------------------------------------------------------------------------------------------------------
+
+
+def parse_duration(value: t.Any, name: str) -> float:
+    """A Go duration (time.ParseDuration: 10s, 500ms, 1m30s) in seconds; a bare number is taken as seconds."""
+    if isinstance(value, bool):
+        raise RuleError(f"{name} is {value!r}, not a duration: write it like 10s, 500ms or 1m30s")
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip()
+    if re.fullmatch(r"[0-9]*[.]?[0-9]+", text):
+        return float(text)
+    if not text or _DURATION.sub("", text) != "":
+        raise RuleError(f"{name} '{text}' is not a Go duration: write it like 10s, 500ms or 1m30s")
+    return sum(float(amount) * _DURATION_UNITS[unit] for amount, unit in _DURATION.findall(text))
+
+
+def _lookup(tree: t.Any, path: tuple[str, ...]) -> t.Any:
+    for key in path:
+        if not isinstance(tree, t.Mapping) or key not in tree:
+            return None
+        tree = tree[key]
+    return tree
+
+
+def query_timeout(config_format: str, config_extra: t.Any = None, env_extra: t.Any = None) -> tuple[float, str]:
+    """Database.DefaultQueryTimeout in seconds and where it came from (TOML extra, 1.x environment, or the default)."""
+    if config_format == "toml":
+        value = _lookup(config_extra, ("Database", "DefaultQueryTimeout"))
+        if value is not None:
+            return parse_duration(value, "chainlink_config_extra Database.DefaultQueryTimeout"), "Database.DefaultQueryTimeout"
+    elif isinstance(env_extra, t.Mapping) and env_extra.get(LEGACY_QUERY_TIMEOUT_ENV) not in (None, ""):
+        return parse_duration(env_extra[LEGACY_QUERY_TIMEOUT_ENV], f"chainlink_env_extra {LEGACY_QUERY_TIMEOUT_ENV}"), LEGACY_QUERY_TIMEOUT_ENV
+    return parse_duration(DEFAULT_QUERY_TIMEOUT, "DEFAULT_QUERY_TIMEOUT"), f"Database.DefaultQueryTimeout (default {DEFAULT_QUERY_TIMEOUT})"
+
+
+def stop_timeout_minimum(grace_seconds: float, query_seconds: float) -> int:
+    """The smallest Docker stop timeout (whole seconds) that lets the node release its lease after its grace period."""
+    total = grace_seconds + query_seconds + STOP_TIMEOUT_MARGIN
+    return int(total) if total == int(total) else int(total) + 1
+
+
+def stop_timeout_problems(
+    stop_timeout: t.Any,
+    name: str,
+    grace_period: t.Any = DEFAULT_SHUTDOWN_GRACE_PERIOD,
+    config_format: str = "toml",
+    config_extra: t.Any = None,
+    env_extra: t.Any = None,
+) -> list[str]:
+    """A Docker stop timeout below ShutdownGracePeriod + Database.DefaultQueryTimeout + margin, as a problem list."""
+    try:
+        grace = parse_duration(grace_period, "chainlink_shutdown_grace_period")
+        query, source = query_timeout(config_format, config_extra, env_extra)
+    except RuleError as exc:
+        return [str(exc)]
+    try:
+        seconds = float(stop_timeout)
+    except (TypeError, ValueError):
+        return [f"{name} '{stop_timeout}' is not a number of seconds: set chainlink_stop_timeout to a whole number such as 20"]
+    minimum = stop_timeout_minimum(grace, query)
+    if seconds >= minimum:
+        return []
+    return [
+        f"{name} {stop_timeout}s is below ShutdownGracePeriod {grace_period} + {source} {query:g}s + {STOP_TIMEOUT_MARGIN}s margin:"
+        " after its grace period the node still releases its lease, for up to the query timeout, and Docker would SIGKILL it"
+        f" before the release (its standby then waits for the lease to expire); set chainlink_stop_timeout to at least {minimum}"
+    ]
+
+
+# -- passwords ------------------------------------------------------------------------------------------------------
+
+
+def password_faults(password: str, email: str | None = None) -> list[str]:
+    """What VerifyPasswordComplexity finds wrong with a password (email: the user's, disallowed in it), never quoting it."""
+    faults = []
+    if password != password.strip(_WHITESPACE):
+        faults.append("it has leading or trailing whitespace")
+    if len(password) < PASSWORD_MIN_LENGTH:
+        faults.append(f"it is shorter than {PASSWORD_MIN_LENGTH} characters")
+    if email and email.lower() in password.lower():
+        faults.append("it contains the API email")
+    return faults
+
+
+def _redacted(parts: urllib.parse.SplitResult) -> str:
+    """The URL as Go's URL.Redacted() shows it: a userinfo password replaced by xxxxx (the query is kept)."""
+    if parts.password is None:
+        return parts.geturl()
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{user}:xxxxx@{host}").geturl()
+
+
+def database_url_faults(url: t.Any) -> list[str]:
+    """validateDBURL: the URL's password (query first, else userinfo) present and complex enough; _test URLs exempt."""
+    if not isinstance(url, str):
+        return [f"it is a {type(url).__name__}, not a postgresql:// URL"]
+    try:
+        parts = urllib.parse.urlsplit(url)
+        query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
+        user_password = parts.password
+    except ValueError:
+        return ["it is not a valid URL"]
+    if "_test" in _redacted(parts):
+        return []
+    password = (query.get("password") or [""])[0]
+    if not password:
+        if "@" not in parts.netloc:
+            return ["it carries no login (the node refuses plaintext URLs: 'DB URL must be authenticated')"]
+        if user_password is None:
+            return ["it has no password (the node refuses it: 'DB URL must be authenticated; password is required')"]
+        password = urllib.parse.unquote(user_password)
+    return password_faults(password)
+
+
+def secret_problems(
+    database_url: t.Any,
+    keystore_password: t.Any,
+    api_email: t.Any,
+    api_password: t.Any,
+    secrets_extra: t.Any = None,
+    config_format: str = "toml",
+) -> list[str]:
+    """The real node's password rules for one instance's secrets, as problems naming the rule and the fix."""
+    long_enough = f"at least {PASSWORD_MIN_LENGTH} characters without leading or trailing whitespace"
+    problems = []
+    if isinstance(database_url, str) and database_url:
+        problems += _refused(
+            "the database URL's password",
+            database_url_faults(database_url),
+            f"a password of {long_enough} is required, in the URL's userinfo or its password= parameter; give the database"
+            " login such a password and set chainlink_database_url",
+        )
+    backup_url = _lookup(secrets_extra, ("Database", "BackupURL"))
+    if config_format == "toml" and backup_url:
+        problems += _refused("chainlink_secrets_extra Database.BackupURL's password", database_url_faults(backup_url), f"use a password of {long_enough}")
+    allow_simple = _lookup(secrets_extra, ("Database", "AllowSimplePasswords"))
+    if config_format == "toml" and allow_simple not in (None, False) and str(allow_simple).lower() != "false":
+        problems.append(
+            "chainlink_secrets_extra sets Database.AllowSimplePasswords = true, which a release build of Chainlink (every"
+            " published image) refuses at boot: 'insecure configs are not allowed on secure builds'; remove it and give the"
+            f" database login a password of at least {PASSWORD_MIN_LENGTH} characters"
+        )
+    if isinstance(keystore_password, str) and keystore_password:
+        problems += _refused(
+            "the keystore password",
+            password_faults(keystore_password),
+            f"the node refuses it when it creates the keystore; set chainlink_keystore_password to {long_enough}",
+        )
+    if isinstance(api_password, str) and api_password:
+        faults = password_faults(api_password, api_email if isinstance(api_email, str) else None)
+        if len(api_password) > API_PASSWORD_MAX_LENGTH:
+            faults.append(f"it is longer than {API_PASSWORD_MAX_LENGTH} characters")
+        problems += _refused(
+            "the API user's password",
+            faults,
+            f"the node refuses to create the user; set chainlink_api_password to {PASSWORD_MIN_LENGTH}-{API_PASSWORD_MAX_LENGTH}"
+            " characters without leading or trailing whitespace and not containing chainlink_api_email",
+        )
+    return problems
+
+
+def _refused(what: str, faults: list[str], fix: str) -> list[str]:
+    """One problem naming what was refused, every rule it breaks, and the fix; nothing when it breaks none."""
+    return [f"{what} does not meet the node's rules ({'; '.join(faults)}): {fix}"] if faults else []
+
+
+# -- environment ----------------------------------------------------------------------------------------------------
+
+
+def legacy_env_problems(env: t.Any, config_format: str) -> list[str]:
+    """The 1.x variables a TOML-configured node refuses in its environment (present, even empty)."""
+    if config_format != "toml" or not isinstance(env, t.Mapping):
+        return []
+    found = sorted(name for name in env if str(name) in LEGACY_ENV)
+    if not found:
+        return []
+    return [
+        f"node_env_extra sets {', '.join(found)}, which a TOML-configured node refuses at boot ('environment variable"
+        f" {found[0]} must not be set: unsupported with config v2'): remove {'it' if len(found) == 1 else 'them'} and set the"
+        " TOML key instead (node_* variables, or chainlink_config_extra / chainlink_secrets_extra)"
+    ]
+
+
+# -- one instance ---------------------------------------------------------------------------------------------------
+
+
+def node_problems(settings: t.Mapping[str, t.Any]) -> list[str]:
+    """Every rule above for one instance's settings (keys as the node role's preflight passes them)."""
+    config_format = str(settings.get("config_format") or "toml")
+    problems = secret_problems(
+        settings.get("database_url"),
+        settings.get("keystore_password"),
+        settings.get("api_email"),
+        settings.get("api_password"),
+        settings.get("secrets_extra"),
+        config_format,
+    )
+    problems += legacy_env_problems(settings.get("env_extra"), config_format)
+    problems += stop_timeout_problems(
+        settings.get("stop_timeout"),
+        str(settings.get("stop_timeout_name") or "node_stop_timeout"),
+        settings.get("shutdown_grace_period", DEFAULT_SHUTDOWN_GRACE_PERIOD),
+        config_format,
+        settings.get("config_extra"),
+        settings.get("env_extra"),
+    )
+    return problems

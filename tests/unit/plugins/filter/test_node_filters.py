@@ -1,0 +1,38 @@
+# Copyright: contributors to nodeops.chainlink
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The filters over _node_rules and _identify: registered under their names, and bad input named by its type."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.nodeops.chainlink.plugins.filter import identify_instances, node_problems, stop_timeout_problems
+
+
+def test_filters_are_registered_under_their_names() -> None:
+    assert set(node_problems.FilterModule().filters()) == {"node_problems"}
+    assert set(stop_timeout_problems.FilterModule().filters()) == {"stop_timeout_problems"}
+    assert set(identify_instances.FilterModule().filters()) == {"identify_instances"}
+
+
+def test_node_problems_passes_good_settings_and_names_bad_input() -> None:
+    assert node_problems.node_problems({"config_format": "toml", "stop_timeout": 20}) == []
+    with pytest.raises(AnsibleFilterError, match="got list"):
+        node_problems.node_problems([])
+
+
+def test_stop_timeout_problems_with_positional_options() -> None:
+    assert stop_timeout_problems.stop_timeout_problems(20) == []
+    (problem,) = stop_timeout_problems.stop_timeout_problems(12, "handover_stop_timeout", "2s", "toml", {"Database": {"DefaultQueryTimeout": "6s"}})
+    assert problem.startswith("handover_stop_timeout 12s is below ShutdownGracePeriod 2s + Database.DefaultQueryTimeout 6s + 5s margin")
+    with pytest.raises(AnsibleFilterError, match="config_extra as a dict, got str"):
+        stop_timeout_problems.stop_timeout_problems(20, "x", "5s", "toml", "Database")
+
+
+def test_identify_instances_names_bad_input() -> None:
+    with pytest.raises(AnsibleFilterError, match="got str"):
+        identify_instances.identify_instances("primary", {})
+    with pytest.raises(AnsibleFilterError, match="lock_info's result"):
+        identify_instances.identify_instances({"primary": {"running": False}}, None)
+    assert identify_instances.identify_instances({"primary": {"running": False}}, {})["primary"]["app_id"] is None

@@ -1,0 +1,160 @@
+# Copyright: contributors to nodeops.chainlink
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The real node's boot rules as the preflight checks them: passwords, AllowSimplePasswords, legacy environment and
+the stop timeout. Every message names the rule and the fix and never carries the secret."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+
+from ansible_collections.nodeops.chainlink.plugins.module_utils import _node_rules
+
+GOOD = "Str0ng-enough-passw0rd"  # 22 characters
+GOOD_URL = f"postgresql://chainlink:{GOOD}@db.example.org:5432/chainlink?sslmode=require"
+
+
+# -- durations ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("10s", 10.0), ("500ms", 0.5), ("1m30s", 90.0), ("1.5h", 5400.0), (7, 7.0), ("12", 12.0), ("250us", 0.00025)])
+def test_parse_duration(value: t.Any, seconds: float) -> None:
+    assert _node_rules.parse_duration(value, "x") == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("value", ["10 seconds", "", "s", "10x", True, "1m 30s"])
+def test_parse_duration_refuses_what_go_refuses(value: t.Any) -> None:
+    with pytest.raises(_node_rules.RuleError, match="x"):
+        _node_rules.parse_duration(value, "x")
+
+
+# -- passwords ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "faults"),
+    [
+        (GOOD, []),
+        ("exactlyrightlen1", []),  # 16 characters: the real test's boundary
+        ("whitespace in password is ok", []),
+        ("notlongenough", ["it is shorter than 16 characters"]),
+        (" leading-space-password", ["it has leading or trailing whitespace"]),
+        ("trailing-tab-password\t", ["it has leading or trailing whitespace"]),
+        (" short ", ["it has leading or trailing whitespace", "it is shorter than 16 characters"]),
+    ],
+)
+def test_password_faults(password: str, faults: list[str]) -> None:
+    assert _node_rules.password_faults(password) == faults
+
+
+def test_password_containing_the_email_case_insensitively() -> None:
+    assert _node_rules.password_faults("xx-Admin@Nodeops.Test-xx", "admin@nodeops.test") == ["it contains the API email"]
+
+
+@pytest.mark.parametrize(
+    ("url", "faults"),
+    [
+        (GOOD_URL, []),
+        # the password= parameter comes first, as in the node (and as in libpq)
+        (f"postgresql://chainlink:short@db/cl?password={GOOD}", []),
+        (f"postgresql://chainlink:{GOOD}@db/cl?password=short", ["it is shorter than 16 characters"]),
+        # userinfo is percent-decoded before it is measured
+        ("postgresql://chainlink:%20padded-password-long@db/cl", ["it has leading or trailing whitespace"]),
+        ("postgresql://db.example.org/chainlink", ["it carries no login (the node refuses plaintext URLs: 'DB URL must be authenticated')"]),
+        ("postgresql://chainlink@db.example.org/chainlink", ["it has no password (the node refuses it: 'DB URL must be authenticated; password is required')"]),
+        ("postgresql://chainlink:@db.example.org/chainlink", ["it is shorter than 16 characters"]),
+        # a URL naming a test database is exempt, as in the node
+        ("postgresql://postgres:short@localhost/chainlink_test", []),
+        # ... but not when only the password says _test (the node looks at the redacted URL)
+        ("postgresql://postgres:a_test@localhost/chainlink", ["it is shorter than 16 characters"]),
+    ],
+)
+def test_database_url_faults(url: str, faults: list[str]) -> None:
+    assert _node_rules.database_url_faults(url) == faults
+
+
+def problems(**changes: t.Any) -> list[str]:
+    settings = {
+        "config_format": "toml",
+        "database_url": GOOD_URL,
+        "keystore_password": "keystore-" + GOOD,
+        "api_email": "admin@nodeops.test",
+        "api_password": "api-" + GOOD,
+        "secrets_extra": {},
+        "config_extra": {},
+        "env_extra": {},
+        "shutdown_grace_period": "5s",
+        "stop_timeout": 20,
+    }
+    settings.update(changes)
+    return _node_rules.node_problems(settings)
+
+
+def test_good_settings_pass() -> None:
+    assert problems() == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected", "secret"),
+    [
+        ({"database_url": "postgresql://u:weak@db/cl"}, "the database URL's password does not meet the node's rules (it is shorter than 16", "weak"),
+        ({"database_url": "postgresql://u@db/cl"}, "password is required", None),
+        ({"keystore_password": "tiny-keystore"}, "the keystore password does not meet the node's rules (it is shorter than 16", "tiny-keystore"),
+        ({"keystore_password": GOOD + " "}, "keystore password does not meet the node's rules (it has leading or trailing whitespace", None),
+        ({"api_password": "api-short"}, "the API user's password does not meet the node's rules (it is shorter than 16", "api-short"),
+        ({"api_password": "x" * 51}, "it is longer than 50 characters", None),
+        ({"api_password": "my-admin@nodeops.test-pw"}, "it contains the API email", "my-admin@nodeops.test-pw"),
+        ({"secrets_extra": {"Database": {"AllowSimplePasswords": True}}}, "insecure configs are not allowed on secure builds", None),
+        ({"secrets_extra": {"Database": {"BackupURL": "postgresql://u:weak@backup/cl"}}}, "Database.BackupURL's password", "weak"),
+        ({"env_extra": {"LOG_LEVEL": "debug", "CL_DEV": "true"}}, "node_env_extra sets LOG_LEVEL, which a TOML-configured node refuses", None),
+        ({"env_extra": {"CHAINLINK_TLS_PORT": ""}}, "CHAINLINK_TLS_PORT", None),
+        ({"stop_timeout": 15}, "node_stop_timeout 15s is below ShutdownGracePeriod 5s + Database.DefaultQueryTimeout (default 10s) 10s", None),
+        (
+            {"stop_timeout": 20, "config_extra": {"Database": {"DefaultQueryTimeout": "30s"}}},
+            "+ Database.DefaultQueryTimeout 30s + 5s margin",
+            None,
+        ),
+        ({"stop_timeout": 20, "shutdown_grace_period": "10s"}, "set chainlink_stop_timeout to at least 25", None),
+        ({"stop_timeout": "soon"}, "is not a number of seconds", None),
+    ],
+)
+def test_each_rule_names_the_problem_and_the_fix_without_the_secret(changes: dict[str, t.Any], expected: str, secret: str | None) -> None:
+    found = problems(**changes)
+    assert len(found) == 1, found
+    assert expected in found[0]
+    if secret:
+        assert secret not in found[0]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    found = problems(database_url="postgresql://u:weak@db/cl", keystore_password="weak-too", api_password="weak-three", stop_timeout=5)
+    assert len(found) == 4
+
+
+def test_allow_simple_passwords_false_is_fine_and_env_format_ignores_toml_secrets() -> None:
+    assert problems(secrets_extra={"Database": {"AllowSimplePasswords": False}}) == []
+    assert problems(config_format="env", secrets_extra={"Database": {"AllowSimplePasswords": True}}, env_extra={"LOG_LEVEL": "debug"}) == []
+
+
+def test_env_format_reads_the_query_timeout_from_the_environment() -> None:
+    assert problems(config_format="env", env_extra={"DATABASE_DEFAULT_QUERY_TIMEOUT": "2s"}, stop_timeout=12) == []
+    (found,) = problems(config_format="env", env_extra={"DATABASE_DEFAULT_QUERY_TIMEOUT": "20s"}, stop_timeout=20)
+    assert "DATABASE_DEFAULT_QUERY_TIMEOUT 20s" in found and "at least 30" in found
+
+
+def test_a_shorter_query_timeout_allows_a_shorter_stop_timeout() -> None:
+    assert problems(config_extra={"Database": {"DefaultQueryTimeout": "1s"}}, shutdown_grace_period="2s", stop_timeout=8) == []
+
+
+def test_stop_timeout_minimum_rounds_up() -> None:
+    assert _node_rules.stop_timeout_minimum(5, 10) == 20
+    assert _node_rules.stop_timeout_minimum(0.5, 10) == 16
+
+
+def test_legacy_list_holds_the_real_variables() -> None:
+    # spot checks of core/services/chainlink/legacy.env, one per group
+    for name in ("DATABASE_URL", "DATABASE_LOCKING_MODE", "LEASE_LOCK_DURATION", "SECURE_COOKIES", "CHAINLINK_TLS_PORT", "ETH_URL", "PROMETHEUS_AUTH_TOKEN"):
+        assert name in _node_rules.LEGACY_ENV
+    assert "CL_DATABASE_URL" not in _node_rules.LEGACY_ENV
+    assert len(_node_rules.LEGACY_ENV) == 236  # every name of the v2.x file
