@@ -9,16 +9,25 @@ The sampler (plugins/modules/lock_observer.py) writes one JSON record per line:
 * ``{"k": "db", "t": <wall>, "now": <db clock>, "lease": {"id": <client_id>, "exp": <expires_at>} | null,
   "adv": [<app id or "pid:N">...], "inst": {<app id>: <version>}}``: one database sample (all times are
   epoch seconds; ``now`` and ``exp`` come from the database clock, the clock the lease itself uses).
-* ``{"k": "http", "t": <wall>, "name": <instance>, "code": <status or null>}``: one /readyz probe.
+* ``{"k": "http", "t": <wall>, "name": <instance>, "code": <status or null>}``: one /readyz probe. 200 is up; no
+  answer (null) or 503 (the node's "not ready") is down; any other status (429 from the node's rate limiter above
+  all) says nothing about readiness and is "unknown": it neither opens nor closes a service gap.
 * ``{"k": "err", "t": <wall>, "src": "db"|<instance>, "msg": <text>}``: a failed database sample.
-* ``{"k": "stats", ...}`` (sampling counts and the largest interval) and ``{"k": "end", "reason": ...}``.
+* ``{"k": "stats", ...}`` (sampling counts, the largest interval, the intervals asked, unknown and 429 answers per
+  instance) and ``{"k": "end", "reason": ...}``.
 
 Only changes are written (run-length), but always with the last sample of the previous state, so both ends of
 every state are known to the sampling interval. Everything here is a pure function of those records.
+
+The HTTP sampling budget (``node_rate_limit``, ``http_budget``) lives here too: the real node answers /readyz behind
+its authenticated rate limiter (``WebServer.RateLimit.Authenticated`` requests per ``AuthenticatedPeriod`` per client
+address, default 1000 per 1m, then 429), so the observer and the handover's health gate share at most a third of it.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import typing as t
 
 from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import app_id_matches
@@ -204,15 +213,34 @@ def split_lock_seconds(records: list[Record]) -> float:
     return round(total, 3)
 
 
+def readiness(code: int | None) -> str:
+    """What one /readyz answer says: V(up) (200), V(down) (no answer, or the node's 503 "not ready"), else V(unknown).
+
+    A 429 (the node's rate limiter), a redirect, a 404 or a proxy's error page come from something that answers but
+    do not say whether the node is ready, so they must not open a service gap (nor close one).
+    """
+    if code == 200:
+        return "up"
+    if code is None or code == 503:
+        return "down"
+    return "unknown"
+
+
 def http_intervals(records: list[Record]) -> dict[str, list[tuple[float, float]]]:
-    """Per instance, the intervals (first seen up, last seen up) during which /readyz answered 200."""
+    """Per instance, the intervals (first seen up, last seen up) during which /readyz answered 200.
+
+    Unknown answers (see ``readiness``) are skipped: an up interval goes on through them until a "down" answer.
+    """
     out: dict[str, list[tuple[float, float]]] = {}
     state: dict[str, tuple[float, float] | None] = {}
     for rec in records:
         if rec.get("k") != "http":
             continue
-        name, ts, up = str(rec["name"]), float(rec["t"]), rec.get("code") == 200
+        name, ts, seen = str(rec["name"]), float(rec["t"]), readiness(rec.get("code"))
         out.setdefault(name, [])
+        if seen == "unknown":
+            continue
+        up = seen == "up"
         cur = state.get(name)
         if up:
             state[name] = (cur[0], ts) if cur else (ts, ts)
@@ -222,6 +250,30 @@ def http_intervals(records: list[Record]) -> dict[str, list[tuple[float, float]]
     for name, cur in state.items():
         if cur:
             out[name].append(cur)
+    return out
+
+
+def unknown_spans(records: list[Record]) -> dict[str, list[dict[str, t.Any]]]:
+    """Per instance, the spans of consecutive unknown answers (first and last seen, in wall time) and their codes."""
+    out: dict[str, list[dict[str, t.Any]]] = {}
+    current: dict[str, dict[str, t.Any] | None] = {}
+    for rec in records:
+        if rec.get("k") != "http":
+            continue
+        name, ts, code = str(rec["name"]), float(rec["t"]), rec.get("code")
+        span = current.get(name)
+        if readiness(code) != "unknown":
+            current[name] = None
+            continue
+        if span is None:
+            span = current[name] = {"from": ts, "to": ts, "codes": []}
+            out.setdefault(name, []).append(span)
+        span["to"] = ts
+        if code not in span["codes"]:
+            span["codes"].append(code)
+    for spans in out.values():
+        for span in spans:
+            span["seconds"] = round(span["to"] - span["from"], 3)
     return out
 
 
@@ -246,6 +298,7 @@ def service_summary(records: list[Record]) -> dict[str, t.Any]:
         "max_gap": max((g["seconds"] for g in gaps), default=0.0),
         "two_answering_seen": bool(overlaps),
         "overlaps": overlaps,
+        "unknown": unknown_spans(records),
     }
 
 
@@ -267,5 +320,118 @@ def summarize(records: list[Record], lease_duration: float | None) -> dict[str, 
         "errors": len(errors),
         "last_error": errors[-1]["msg"] if errors else None,
         "samples": {k: v for k, v in stats.items() if k not in ("k", "t")},
+        # per instance: probes that said nothing about readiness, and how many of them were the rate limiter's 429
+        "http_unknown": dict(stats.get("http_unknown") or {}),
+        "http_rate_limited": dict(stats.get("http_rate_limited") or {}),
         "ended": end.get("reason") if end else None,
+    }
+
+
+# -- the HTTP sampling budget -------------------------------------------------------------------------------------
+
+# The real node's defaults (core/config/docs/core.toml, [WebServer.RateLimit]; 1.x env AUTHENTICATED_RATE_LIMIT*)
+DEFAULT_RATE_LIMIT = 1000
+DEFAULT_RATE_PERIOD = "1m"
+# The handover (observer and health gate together) may use at most 1/HANDOVER_SHARE of each instance's budget; the
+# rest stays for the operator's own tools, monitoring and the container's health check, which share the limit.
+HANDOVER_SHARE = 3
+# Of the handover's share, the health gate gets about a quarter, but never polls faster than once a second.
+GATE_PART = 4
+GATE_MIN_DELAY = 1.0
+# The observer never probes faster than this (the database sampling rate): a finer resolution proves nothing more.
+HTTP_MIN_INTERVAL = 0.05
+
+_GO_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def go_duration_seconds(text: str) -> float:
+    """Seconds of a Go duration (``time.ParseDuration``: ``1m``, ``1m30s``, ``500ms``); ValueError otherwise."""
+    value = str(text).strip()
+    if value == "0":
+        return 0.0
+    parts = _GO_DURATION_PART.findall(value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        raise ValueError(f"'{text}' is not a Go duration such as 1m, 30s or 1m30s")
+    return sum(float(n) * _GO_UNITS[u] for n, u in parts)
+
+
+def node_rate_limit(config: t.Mapping[str, t.Any] | None = None, env: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """The authenticated rate limit an instance applies to /readyz, from what the operator configured.
+
+    ``config`` is the TOML the collection merges into config.toml (``chainlink_config_extra``), ``env`` the extra
+    environment (``chainlink_env_extra``, read by 1.x environment configuration). Unset keys take the node's defaults.
+    Where both could apply (a pair that an upgrade moves from 1.x environment to TOML), the stricter one is returned.
+    Returns ``{limit, period (seconds), source}``; ValueError naming the key and the fix for a value the node refuses.
+    """
+    web = (config or {}).get("WebServer") or {}
+    rate = (web.get("RateLimit") or {}) if isinstance(web, t.Mapping) else {}
+    if not isinstance(rate, t.Mapping):
+        raise ValueError(f"chainlink_config_extra: WebServer.RateLimit must be a table (a dict), got {type(rate).__name__}")
+    toml_limit = rate.get("Authenticated", DEFAULT_RATE_LIMIT)
+    if isinstance(toml_limit, bool) or not isinstance(toml_limit, int):
+        raise ValueError(f"chainlink_config_extra: WebServer.RateLimit.Authenticated must be an integer (got {toml_limit!r}); the node refuses a wrong type")
+    toml_period = rate.get("AuthenticatedPeriod", DEFAULT_RATE_PERIOD)
+    if not isinstance(toml_period, str):
+        raise ValueError(f"chainlink_config_extra: WebServer.RateLimit.AuthenticatedPeriod must be a duration string such as '1m' (got {toml_period!r})")
+    candidates = [(toml_limit, toml_period, "config" if "Authenticated" in rate or "AuthenticatedPeriod" in rate else "default", "WebServer.RateLimit")]
+    env = env or {}
+    if "AUTHENTICATED_RATE_LIMIT" in env or "AUTHENTICATED_RATE_LIMIT_PERIOD" in env:
+        raw = str(env.get("AUTHENTICATED_RATE_LIMIT", DEFAULT_RATE_LIMIT)).strip()
+        if not re.fullmatch(r"[0-9]+", raw):
+            raise ValueError(f"chainlink_env_extra: AUTHENTICATED_RATE_LIMIT must be a whole number (got '{raw}')")
+        candidates.append((int(raw), str(env.get("AUTHENTICATED_RATE_LIMIT_PERIOD", DEFAULT_RATE_PERIOD)), "env", "AUTHENTICATED_RATE_LIMIT"))
+    out: dict[str, t.Any] | None = None
+    for limit, period_text, source, key in candidates:
+        try:
+            period = go_duration_seconds(period_text)
+        except ValueError as exc:
+            raise ValueError(f"the rate limit period ({key}): {exc}") from None
+        if limit < 1 or period <= 0:
+            raise ValueError(
+                f"{key}: {limit} requests per '{period_text}' leaves no request for /readyz (the node answers 429 to all);"
+                f" set at least {HANDOVER_SHARE * 6} requests per a period above 0"
+            )
+        if out is None or limit / period < out["limit"] / out["period"]:
+            out = {"limit": limit, "period": period, "source": source}
+    if out is None:  # unreachable: the TOML candidate always exists
+        raise ValueError("no rate limit")
+    return out
+
+
+def _ceil_ms(seconds: float) -> float:
+    return math.ceil(seconds * 1000 - 1e-6) / 1000
+
+
+def http_budget(limit: int, period: float, boot_timeout: float = 300.0) -> dict[str, t.Any]:
+    """How often the handover may probe an instance's /readyz within ``limit`` requests per ``period`` seconds.
+
+    The observer and the health gate together send at most a third of the limit in any window of ``period`` seconds,
+    however long the run: each poller sends at most floor(period / its interval) + 1 requests in such a window (the
+    + 1 for a request on each edge), and those sums are kept within ``limit // 3``. The health gate gets about a
+    quarter of that (at most one probe a second), the observer the rest; the observer's interval is the resolution of
+    the measured service gaps. ValueError when the limit is too small to leave the handover four requests a period.
+    """
+    if isinstance(limit, bool) or int(limit) != limit or limit < 1 or period <= 0:
+        raise ValueError(f"the rate limit must be a positive number of requests per a period above 0 (got {limit} per {period} s)")
+    share = int(limit) // HANDOVER_SHARE
+    usable = share - 2  # one request of slack per poller for the window's edges
+    if usable < 4:
+        raise ValueError(
+            f"the nodes' rate limit ({limit} requests per {period:g} s, WebServer.RateLimit.Authenticated / AuthenticatedPeriod) leaves the"
+            f" handover only {share} requests a period (its third): raise Authenticated to at least {HANDOVER_SHARE * 6} per period"
+        )
+    gate_delay = _ceil_ms(max(GATE_MIN_DELAY, period / max(1, usable // GATE_PART)))
+    gate_requests = math.floor(period / gate_delay)
+    observer_requests = usable - gate_requests
+    observer_interval = _ceil_ms(max(HTTP_MIN_INTERVAL, period / observer_requests))
+    return {
+        "limit": int(limit),
+        "period": float(period),
+        "handover_requests": share,
+        "observer_interval": observer_interval,
+        "observer_requests": math.floor(period / observer_interval) + 1,
+        "gate_delay": gate_delay,
+        "gate_requests": gate_requests + 1,
+        "gate_retries": max(1, math.ceil(float(boot_timeout) / gate_delay)),
     }

@@ -13,7 +13,16 @@ version_added: 0.1.0
 description:
   - With O(state=started), starts a background sampler on the managed host (the controller, for a pair host with
     C(ansible_connection=local)) that reads the lease row, the 1.x advisory lock and the connected Chainlink sessions
-    from PostgreSQL every O(interval) seconds, and probes each instance's C(/readyz) at the same rate.
+    from PostgreSQL every O(interval) seconds, and probes each instance's C(/readyz) every O(http_interval) seconds.
+  - The two rates differ because the real node answers C(/readyz) behind its authenticated rate limiter
+    (C(WebServer.RateLimit.Authenticated) requests per C(AuthenticatedPeriod) per client address, by default 1000 per
+    minute, then HTTP 429), while the database has no such limit. The handover role derives O(http_interval) from the
+    instances' limit so that the observer and its health gate use at most a third of it, however long the run; the
+    database sampling stays fast, since the lease gaps are measured from it. O(http_interval) is the resolution of the
+    measured service gaps.
+  - A probe answered 200 means in service; no answer (refused, reset, timed out) or 503 (the node's "not ready") means
+    not in service; any other answer (429 from the rate limiter above all) says nothing about readiness and counts as
+    unknown - it neither opens nor closes a service gap, and the summary counts it per instance.
   - The sampler writes only state changes (with the last sample before each change) to a file under O(state_dir), so
     whatever it saw survives a failed play, a lost controller or the sampler's own end.
   - With O(state=stopped), stops the sampler and returns what it saw - the holders' timeline, every lease handover with
@@ -60,9 +69,17 @@ options:
     default: ~/.ansible/nodeops_chainlink/observer
   interval:
     description:
-      - Seconds between two samples of the database and between two probes of each URL. At most V(0.1).
+      - Seconds between two samples of the database. At most V(0.1) (a handover's lease gaps are measured to it).
     type: float
     default: 0.05
+  http_interval:
+    description:
+      - Seconds between two probes of each URL in O(http_probes); the resolution of the measured service gaps.
+      - Keep it inside the instances' HTTP rate limit. The handover role computes it from the limit (at most a third of
+        it for the observer and the health gate together); the default, 4 probes a second, is a quarter of the real
+        node's default limit of 1000 per minute.
+    type: float
+    default: 0.25
   lease_table:
     description:
       - The lease table, V(name) or V(schema.name).
@@ -80,7 +97,8 @@ options:
     default: 1027321974924625846
   http_probes:
     description:
-      - Instance name to C(/readyz) URL. Each URL is probed every O(interval) seconds; a 200 answer means in service.
+      - Instance name to C(/readyz) URL. Each URL is probed every O(http_interval) seconds; a 200 answer means in service,
+        no answer or 503 not in service, anything else (such as 429) unknown.
     type: dict
     default: {}
   http_timeout:
@@ -126,6 +144,8 @@ EXAMPLES = r"""
     http_probes:
       primary: http://127.0.0.1:6688/readyz
       secondary: http://127.0.0.1:6689/readyz
+    # within a third of the nodes' rate limit of 60 requests per 10s (see the handover role)
+    http_interval: 0.715
 
 - name: Stop observing and read what was seen
   nodeops.chainlink.lock_observer:
@@ -137,6 +157,11 @@ EXAMPLES = r"""
 - name: Refuse a handover that showed two holders
   ansible.builtin.assert:
     that: not seen.observation.two_holders_seen
+
+- name: Say when the rate limiter hid the service (the sampling exceeded the nodes' limit)
+  ansible.builtin.debug:
+    msg: "429 answers per instance: {{ seen.observation.http_rate_limited }}"
+  when: seen.observation.http_rate_limited.values() | sum > 0
 """
 
 RETURN = r"""
@@ -179,9 +204,20 @@ observation:
       description: Time during which the lease and the advisory lock were held by different instances (1.x dual mode).
       type: float
     service:
-      description: Per instance the intervals it answered C(/readyz) 200 (C(up)), the C(gaps) between answers, C(max_gap),
-        C(two_answering_seen) and C(overlaps).
+      description:
+        - Per instance the intervals it answered C(/readyz) 200 (C(up)), the C(gaps) between answers, C(max_gap),
+          C(two_answering_seen) and C(overlaps).
+        - C(unknown) lists per instance the spans of answers that said nothing about readiness (C(from), C(to), C(seconds),
+          C(codes)); an up interval goes on through them, so they never open a service gap.
       type: dict
+    http_unknown:
+      description: Per instance, the number of probes whose answer said nothing about readiness (429 included).
+      type: dict
+      sample: {primary: 0, secondary: 0}
+    http_rate_limited:
+      description: Per instance, the number of probes answered 429 by the instance's rate limiter (0 when the budget held).
+      type: dict
+      sample: {primary: 0, secondary: 0}
     two_holders_seen:
       description: True when two instances ever held the lock (an overlap, or an old holder still connected after its lease
         ran out and another took it) or answered C(/readyz) 200 at the same time.
@@ -192,7 +228,9 @@ observation:
     samples:
       description:
         - Number of database samples (C(db_samples)), the largest interval between two of them (C(db_max_interval)) and how many
-          intervals exceeded 0.1 s (C(db_late)); the same per probed URL (C(http_samples), C(http_max_interval), C(http_late)).
+          intervals exceeded 0.1 s (C(db_late)); the same per probed URL (C(http_samples), C(http_max_interval), and in
+          C(http_late) the intervals above twice O(http_interval)).
+        - The intervals asked, C(db_interval) and C(http_interval), and per instance C(http_unknown) and C(http_rate_limited).
       type: dict
     ended:
       description: Why the sampler ended (V(stopped), V(owner_gone), V(max_duration), V(error)), or null while it runs.
@@ -222,7 +260,7 @@ from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import (
     parse_table_name,
     split_advisory_key,
 )
-from ansible_collections.nodeops.chainlink.plugins.module_utils._observer import ChangeRecorder, db_key, summarize
+from ansible_collections.nodeops.chainlink.plugins.module_utils._observer import ChangeRecorder, db_key, readiness, summarize
 from ansible_collections.nodeops.chainlink.plugins.module_utils._postgres import PostgresClient, PostgresError
 
 # First half of the guard's two-integer advisory key: 'node' in ASCII. The second half is hashtext(name).
@@ -237,6 +275,7 @@ class Parameters:
         self.state: str = params["state"]
         self.state_dir = Path(params["state_dir"])  # type path: already expanded by AnsibleModule
         self.interval: float = params["interval"]
+        self.http_interval: float = params["http_interval"]
         self.lease_table: str = params["lease_table"]
         self.lease_duration: float | None = params["lease_duration"]
         self.advisory_lock_id: int = params["advisory_lock_id"]
@@ -292,8 +331,21 @@ class Sampler:
         self.reason = "stopped"
         self.write_lock = threading.Lock()
         self.out: t.TextIO = samples_path.open("w", encoding="utf-8")
-        # *_late: intervals above 0.1 s, the sampling rate a handover's proof needs (a loaded host may delay a few)
-        self.stats: dict[str, t.Any] = {"db_samples": 0, "db_max_interval": 0.0, "db_late": 0, "http_samples": {}, "http_max_interval": {}, "http_late": {}}
+        # db_late: intervals above 0.1 s, the sampling rate a handover's proof needs (a loaded host may delay a few);
+        # http_late: intervals above twice http_interval. http_unknown / http_rate_limited: answers that said nothing
+        # about readiness, and the 429s among them (the rate limiter: the sampling exceeded the node's budget).
+        self.stats: dict[str, t.Any] = {
+            "db_interval": params.interval,
+            "http_interval": params.http_interval,
+            "db_samples": 0,
+            "db_max_interval": 0.0,
+            "db_late": 0,
+            "http_samples": {},
+            "http_max_interval": {},
+            "http_late": {},
+            "http_unknown": {},
+            "http_rate_limited": {},
+        }
         schema_table = parse_table_name(params.lease_table)
         self.table_sql = ".".join(f'"{part}"' for part in schema_table)  # validated identifiers only
         self.table_regclass = ".".join(schema_table)
@@ -400,6 +452,8 @@ class Sampler:
         self.stats["http_samples"][name] = 0
         self.stats["http_max_interval"][name] = 0.0
         self.stats["http_late"][name] = 0
+        self.stats["http_unknown"][name] = 0
+        self.stats["http_rate_limited"][name] = 0
         while not self.stop.is_set():
             started = time.monotonic()
             code: int | None
@@ -413,11 +467,14 @@ class Sampler:
             rec = {"k": "http", "t": time.time(), "name": name, "code": code}
             self.write(recorder.feed(code, rec))
             self.stats["http_samples"][name] += 1
+            self.stats["http_unknown"][name] += readiness(code) == "unknown"
+            self.stats["http_rate_limited"][name] += code == 429
             if previous is not None:
                 self.stats["http_max_interval"][name] = round(max(self.stats["http_max_interval"][name], started - previous), 4)
-                self.stats["http_late"][name] += started - previous > LATE
+                self.stats["http_late"][name] += started - previous > 2 * self.p.http_interval
             previous = started
-            self.stop.wait(max(0.0, self.p.interval - (time.monotonic() - started)))
+            # Never sooner than http_interval after the previous probe began: the rate limiter counts requests sent.
+            self.stop.wait(max(0.0, self.p.http_interval - (time.monotonic() - started)))
         self.write(recorder.flush())
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
@@ -460,7 +517,12 @@ class ObserverManager:
 
     def validate(self) -> None:
         if not 0 < self.p.interval <= 0.1:
-            self.client.fail(f"interval must be above 0 and at most 0.1 seconds (got {self.p.interval}): a handover's gaps are measured to it")
+            self.client.fail(f"interval must be above 0 and at most 0.1 seconds (got {self.p.interval}): a handover's lease gaps are measured to it")
+        if not 0 < self.p.http_interval <= self.p.max_duration:
+            self.client.fail(
+                f"http_interval must be above 0 seconds (got {self.p.http_interval}): derive it from the instances' HTTP rate limit"
+                " (the handover role does), so that the probes stay inside it"
+            )
         if self.p.lease_duration is not None and self.p.lease_duration <= 0:
             self.client.fail(f"lease_duration must be the pair's LeaseDuration in seconds, above 0 (got {self.p.lease_duration})")
         if self.p.max_duration <= 0 or self.p.http_timeout <= 0:
@@ -621,6 +683,7 @@ def main() -> None:
             "state": {"type": "str", "choices": ["started", "stopped"], "default": "started"},
             "state_dir": {"type": "path", "default": "~/.ansible/nodeops_chainlink/observer"},
             "interval": {"type": "float", "default": 0.05},
+            "http_interval": {"type": "float", "default": 0.25},
             "lease_table": {"type": "str", "default": "lease_lock"},
             "lease_duration": {"type": "float"},
             "advisory_lock_id": {"type": "int", "default": 1027321974924625846},

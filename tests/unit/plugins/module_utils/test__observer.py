@@ -1,6 +1,7 @@
 # Copyright: contributors to nodeops.chainlink
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The observer's pure logic: which samples are kept, lease gaps, release kinds, two-holder and service-gap detection."""
+"""The observer's pure logic: which samples are kept, lease gaps, release kinds, two-holder and service-gap detection,
+unknown /readyz answers, and the HTTP sampling budget derived from the node's rate limit."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ from ansible_collections.nodeops.chainlink.plugins.module_utils._observer import
     ChangeRecorder,
     db_key,
     db_timeline,
+    go_duration_seconds,
+    http_budget,
     lease_holder,
     lease_transitions,
+    node_rate_limit,
+    readiness,
     service_summary,
     split_lock_seconds,
     summarize,
@@ -222,3 +227,149 @@ def test_summarize_reports_errors_stats_and_end() -> None:
     assert summary["samples"] == {"db_samples": 40, "db_max_interval": 0.06}
     assert summary["ended"] == "owner_gone"
     assert summary["two_holders_seen"] is False
+
+
+# -- unknown answers (429 and the like) -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "seen"),
+    [(200, "up"), (503, "down"), (None, "down"), (429, "unknown"), (404, "unknown"), (502, "unknown"), (301, "unknown"), (500, "unknown")],
+)
+def test_readiness_of_one_answer(code: int | None, seen: str) -> None:
+    assert readiness(code) == seen
+
+
+def test_429_between_two_200s_opens_no_service_gap() -> None:
+    records = [http(0.0, "p", 200), http(1.0, "p", 200), http(1.2, "p", 429), http(4.0, "p", 429), http(4.2, "p", 200), http(6.0, "p", 200)]
+    summary = service_summary(records)
+    assert summary["gaps"] == []
+    assert summary["up"]["p"] == [{"from": 0.0, "to": 6.0, "seconds": 6.0}]
+    assert summary["unknown"] == {"p": [{"from": 1.2, "to": 4.0, "codes": [429], "seconds": 2.8}]}
+
+
+def test_unknown_answers_neither_open_nor_close_a_gap_in_a_handover() -> None:
+    # The old instance is rate limited, then stops; the new one is rate limited before its first 200.
+    records = [
+        http(0.0, "old", 200),
+        http(1.0, "old", 200),
+        http(1.2, "old", 429),
+        http(2.0, "old", None),
+        http(2.2, "new", 429),
+        http(2.9, "new", 404),
+        http(3.0, "new", 200),
+        http(4.0, "new", 200),
+    ]
+    summary = service_summary(records)
+    # From the old instance's last 200 to the new one's first: the unknown answers count for neither side.
+    assert summary["gaps"] == [{"from": 1.0, "to": 3.0, "before": "old", "after": "new", "seconds": 2.0}]
+    assert summary["unknown"]["new"] == [{"from": 2.2, "to": 2.9, "codes": [429, 404], "seconds": 0.7}]
+    assert summary["two_answering_seen"] is False
+
+
+def test_a_429_is_not_down_where_a_503_is() -> None:
+    for code, gap in ((429, []), (503, [2.0])):
+        records = [http(0.0, "p", 200), http(1.0, "p", code), http(2.0, "p", 200)]
+        assert [g["seconds"] for g in service_summary(records)["gaps"]] == gap
+
+
+def test_summarize_counts_unknown_and_rate_limited_answers_per_instance() -> None:
+    records = [
+        http(0.0, "primary", 200),
+        http(0.5, "primary", 429),
+        {"k": "stats", "t": 1.0, "http_interval": 0.25, "http_samples": {"primary": 8, "secondary": 8}, "http_unknown": {"primary": 3, "secondary": 1},
+         "http_rate_limited": {"primary": 3, "secondary": 0}},
+    ]  # fmt: skip
+    summary = summarize(records, DUR)
+    assert summary["http_unknown"] == {"primary": 3, "secondary": 1}
+    assert summary["http_rate_limited"] == {"primary": 3, "secondary": 0}
+    assert summary["samples"]["http_interval"] == 0.25
+    assert summarize([http(0.0, "p", 200)], DUR)["http_rate_limited"] == {}  # no stats yet: nothing counted
+
+
+# -- the HTTP sampling budget -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("1m", 60.0), ("10s", 10.0), ("1m30s", 90.0), ("1.5h", 5400.0), ("500ms", 0.5), ("250us", 0.00025), ("250\u00b5s", 0.00025), ("0", 0.0)],
+)
+def test_go_durations(text: str, seconds: float) -> None:
+    assert go_duration_seconds(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "10", "1 m", "1d", "-1m", "m", "1m 30s"])
+def test_bad_go_durations_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a Go duration"):
+        go_duration_seconds(text)
+
+
+def test_rate_limit_defaults_are_the_real_nodes() -> None:
+    assert node_rate_limit(None, None) == {"limit": 1000, "period": 60.0, "source": "default"}
+    assert node_rate_limit({"Log": {"Level": "info"}}, {"SIM_BOOT_DELAY": "1"}) == {"limit": 1000, "period": 60.0, "source": "default"}
+
+
+def test_rate_limit_from_the_operators_toml_and_1x_environment() -> None:
+    toml = {"WebServer": {"RateLimit": {"Authenticated": 60, "AuthenticatedPeriod": "10s"}}}
+    assert node_rate_limit(toml, {}) == {"limit": 60, "period": 10.0, "source": "config"}
+    assert node_rate_limit({"WebServer": {"RateLimit": {"AuthenticatedPeriod": "2m"}}}, {}) == {"limit": 1000, "period": 120.0, "source": "config"}
+    assert node_rate_limit({}, {"AUTHENTICATED_RATE_LIMIT": "300"}) == {"limit": 300, "period": 60.0, "source": "env"}
+    # Both set (an upgrade from 1.x environment to TOML): the stricter applies, whichever format the instance runs.
+    assert node_rate_limit(toml, {"AUTHENTICATED_RATE_LIMIT": "600", "AUTHENTICATED_RATE_LIMIT_PERIOD": "1m"})["source"] == "config"
+    assert node_rate_limit(toml, {"AUTHENTICATED_RATE_LIMIT": "30", "AUTHENTICATED_RATE_LIMIT_PERIOD": "10s"}) == {"limit": 30, "period": 10.0, "source": "env"}
+
+
+@pytest.mark.parametrize(
+    ("config", "env", "message"),
+    [
+        ({"WebServer": {"RateLimit": {"Authenticated": "1000"}}}, {}, "WebServer.RateLimit.Authenticated must be an integer"),
+        ({"WebServer": {"RateLimit": {"Authenticated": True}}}, {}, "WebServer.RateLimit.Authenticated must be an integer"),
+        ({"WebServer": {"RateLimit": {"AuthenticatedPeriod": 60}}}, {}, "AuthenticatedPeriod must be a duration string"),
+        ({"WebServer": {"RateLimit": {"AuthenticatedPeriod": "1 minute"}}}, {}, "is not a Go duration"),
+        ({"WebServer": {"RateLimit": "fast"}}, {}, "WebServer.RateLimit must be a table"),
+        ({"WebServer": {"RateLimit": {"Authenticated": 0}}}, {}, "leaves no request for /readyz"),
+        ({}, {"AUTHENTICATED_RATE_LIMIT": "lots"}, "AUTHENTICATED_RATE_LIMIT must be a whole number"),
+    ],
+)
+def test_rate_limit_values_the_node_refuses_are_named(config: dict[str, t.Any], env: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        node_rate_limit(config, env)
+
+
+def test_budget_at_the_nodes_default_limit() -> None:
+    budget = http_budget(1000, 60.0, boot_timeout=300)
+    assert budget["handover_requests"] == 333
+    assert budget["observer_interval"] == 0.222  # about 4.5 probes a second: the service gaps' resolution
+    assert budget["gate_delay"] == 1.0
+    assert budget["gate_retries"] == 300
+    assert budget["observer_requests"] + budget["gate_requests"] <= 333
+
+
+def _most_in_any_window(times: list[float], period: float) -> int:
+    ordered = sorted(times)
+    most, first = 0, 0
+    for last, at in enumerate(ordered):
+        while ordered[first] <= at - period:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+@pytest.mark.parametrize(("limit", "period"), [(1000, 60.0), (60, 10.0), (18, 60.0), (100, 1.0), (5000, 60.0), (1000, 3600.0), (200000, 60.0), (25, 0.5)])
+@pytest.mark.parametrize("phase", [0.0, 0.37, 0.999])
+def test_observer_and_gate_together_stay_within_a_third_of_the_limit_in_every_window(limit: int, period: float, phase: float) -> None:
+    budget = http_budget(limit, period)
+    run = 5 * period  # many windows: the bound does not depend on the run's length
+    obs = [k * budget["observer_interval"] for k in range(int(run / budget["observer_interval"]) + 1)]
+    gate = [phase * budget["gate_delay"] + k * budget["gate_delay"] for k in range(int(run / budget["gate_delay"]) + 1)]
+    assert _most_in_any_window(obs, period) <= budget["observer_requests"]
+    assert _most_in_any_window(gate, period) <= budget["gate_requests"]
+    assert _most_in_any_window(obs + gate, period) <= budget["handover_requests"] <= limit / 3
+    assert budget["observer_interval"] >= 0.05 and budget["gate_delay"] >= 1.0
+
+
+def test_budget_of_a_small_limit_and_one_too_small_for_a_handover() -> None:
+    small = http_budget(60, 10.0, boot_timeout=30)
+    assert (small["handover_requests"], small["observer_interval"], small["gate_delay"], small["gate_retries"]) == (20, 0.715, 2.5, 12)
+    with pytest.raises(ValueError, match="leaves the handover only 5 requests a period .* at least 18 per period"):
+        http_budget(17, 60.0)
