@@ -1,19 +1,25 @@
 # Copyright: contributors to nodeops.chainlink
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""lock_observer through the ansible CLI against a real PostgreSQL: samples, lease gaps, the guard, self-ending."""
+"""lock_observer through the ansible CLI against a real PostgreSQL: samples, lease gaps, the guard, self-ending, and the
+/readyz probes against chainlink-sim's rate limiter (a small configured limit, so a run crosses its window many times)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
 import typing as t
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
+from ansible_collections.nodeops.chainlink.plugins.module_utils._observer import http_budget
 from tests.integration.handover.lab import VENV_BIN, ansible_env
 from tests.support.postgres import PostgresServer
+from tests.support.sim import SimFactory, SimNode
 
 A = "aaaaaaaa-1111-4111-8111-111111111111"
 B = "bbbbbbbb-2222-4222-8222-222222222222"
@@ -124,6 +130,7 @@ def test_sampler_ends_itself_when_its_run_is_gone_and_frees_the_guard(db: tuple[
     ("args", "message"),
     [
         ({"interval": 0.5}, "interval must be above 0 and at most 0.1 seconds"),
+        ({"http_interval": 0}, "http_interval must be above 0 seconds"),
         ({"lease_table": "lease_lock; DROP TABLE x"}, "is not a valid name"),
         ({"http_probes": {"primary": "127.0.0.1:6688/readyz"}}, "must start with http:// or https://"),
         ({"name": "../escape"}, "must be a plain name"),
@@ -135,3 +142,83 @@ def test_bad_input_is_refused_before_anything_starts(db: tuple[str, t.Any], tmp_
     assert not result["_ok"]
     assert message in result["msg"]
     assert not list(tmp_path.glob("*.json"))
+
+
+# -- /readyz within the node's rate limit ----------------------------------------------------------------------------
+
+LIMIT, PERIOD = 60, 10.0  # requests per seconds: a small limit, so that a short run crosses its window several times
+RATE_LIMIT_TOML = f"[WebServer.RateLimit]\nAuthenticated = {LIMIT}\nAuthenticatedPeriod = '{PERIOD:g}s'\n"
+
+
+def readyz(node: SimNode) -> int | None:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(f"{node.base_url}/readyz", timeout=2) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except OSError:
+        return None
+
+
+@pytest.fixture
+def limited_node(handover_pg: PostgresServer, sim_factory: SimFactory) -> t.Iterator[tuple[str, SimNode]]:
+    """A booted chainlink-sim whose /readyz allows 60 requests per 10 s per client, on its own database."""
+    name = handover_pg.create_database("obs_rate")
+    try:
+        node = sim_factory.start("2.29.0", handover_pg.url(name), extra_toml=RATE_LIMIT_TOML)
+        node.wait_http(30)
+        yield handover_pg.url(name), node
+        node.stop()
+    finally:
+        handover_pg.drop_database(name)
+
+
+def test_probes_within_the_budget_see_no_429_across_many_windows(limited_node: tuple[str, SimNode], tmp_path: Path) -> None:
+    url, node = limited_node
+    budget = http_budget(LIMIT, PERIOD, boot_timeout=30)
+    gate_codes: list[int | None] = []
+    stop = threading.Event()
+
+    def health_gate() -> None:  # the handover's health gate, polling the same instance at its budgeted delay
+        while not stop.is_set():
+            gate_codes.append(readyz(node))
+            stop.wait(budget["gate_delay"])
+
+    began = time.monotonic()
+    started = observer(url, tmp_path, name="obs-rate", owner_pid=0, http_interval=budget["observer_interval"], http_probes={"node": f"{node.base_url}/readyz"})
+    assert started["_ok"], started["msg"]
+    gate = threading.Thread(target=health_gate, daemon=True)
+    gate.start()
+    time.sleep(3.2 * PERIOD)  # more than three windows of the limiter
+    stop.set()
+    gate.join(timeout=10)
+    stopped = observer(url, tmp_path, name="obs-rate", state="stopped")
+    ran = time.monotonic() - began  # the sampler ran within this, and at least the 32 s slept
+    assert stopped["_ok"], stopped["msg"]
+    seen = stopped["observation"]
+    assert seen["http_rate_limited"] == {"node": 0} and seen["http_unknown"] == {"node": 0}, seen["samples"]
+    assert set(gate_codes) == {200}, gate_codes
+    probes = seen["samples"]["http_samples"]["node"]
+    assert 3.2 * PERIOD / budget["observer_interval"] * 0.8 <= probes <= ran / budget["observer_interval"] + 1, seen["samples"]
+    assert seen["samples"]["http_interval"] == budget["observer_interval"]
+    assert seen["service"]["gaps"] == [] and len(seen["service"]["up"]["node"]) == 1
+    # The limiter is live: a burst beyond the limit is refused, so the absence of 429 above is the budget's doing.
+    assert 429 in [readyz(node) for _ in range(LIMIT + 5)]
+
+
+def test_an_over_sampled_instance_answers_429_which_counts_as_unknown_not_down(limited_node: tuple[str, SimNode], tmp_path: Path) -> None:
+    url, node = limited_node
+    started = observer(url, tmp_path, name="obs-over", owner_pid=0, http_interval=0.05, http_probes={"node": f"{node.base_url}/readyz"})
+    assert started["_ok"], started["msg"]
+    time.sleep(8)  # 20 probes a second: the 60 of the window are spent within about 3 s, then 429
+    stopped = observer(url, tmp_path, name="obs-over", state="stopped")
+    assert stopped["_ok"], stopped["msg"]
+    seen = stopped["observation"]
+    limited, unknown = seen["http_rate_limited"]["node"], seen["http_unknown"]["node"]
+    assert limited >= 40 and unknown == limited, seen["samples"]
+    assert seen["service"]["gaps"] == []  # the node served all along: a 429 never opens a service gap
+    assert len(seen["service"]["up"]["node"]) == 1  # one up interval: the 429s neither end it nor start another
+    spans = seen["service"]["unknown"]["node"]
+    assert spans and all(span["codes"] == [429] for span in spans)
+    assert sum(span["seconds"] for span in spans) >= 3
