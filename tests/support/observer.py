@@ -10,6 +10,8 @@ Each sample reads ``lease_lock`` (holder, still valid?), the advisory lock row o
 the ``Chainlink <ver> |App|<uuid>`` sessions in ``pg_stat_activity``, and which nodes are active. ``nodes`` is a list of
 ``SimNode`` (active = booted, not shutting down, alive) or any callable returning the set of active app IDs, so
 container-based tests can plug in their own view (e.g. from ``/health`` or ``docker logs``).
+
+``readyz(url)`` is one probe as the handover's observer makes it: the status code, or None when nothing answered.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import re
 import threading
 import time
 import typing as t
+import urllib.error
+import urllib.request
 
 import psycopg2
 import psycopg2.extensions
@@ -49,6 +53,18 @@ class Sample:
     connected: frozenset[str]  # app IDs with at least one session
     active: frozenset[str]  # app IDs of nodes doing work at that moment
     error: str = ""
+
+
+def readyz(url: str, timeout: float = 2.0) -> int | None:
+    """One GET of a /readyz URL, bypassing any proxy: the status code (429 included), or None when nothing answered."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=timeout) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except OSError:
+        return None
 
 
 def _app_id(name: str | None) -> str | None:

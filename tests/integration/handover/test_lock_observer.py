@@ -10,14 +10,13 @@ import subprocess
 import threading
 import time
 import typing as t
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from ansible_collections.nodeops.chainlink.plugins.module_utils._observer import http_budget
 from tests.integration.handover.lab import VENV_BIN, ansible_env
+from tests.support.observer import readyz
 from tests.support.postgres import PostgresServer
 from tests.support.sim import SimFactory, SimNode
 
@@ -150,17 +149,6 @@ LIMIT, PERIOD = 60, 10.0  # requests per seconds: a small limit, so that a short
 RATE_LIMIT_TOML = f"[WebServer.RateLimit]\nAuthenticated = {LIMIT}\nAuthenticatedPeriod = '{PERIOD:g}s'\n"
 
 
-def readyz(node: SimNode) -> int | None:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(f"{node.base_url}/readyz", timeout=2) as resp:
-            return int(resp.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except OSError:
-        return None
-
-
 @pytest.fixture
 def limited_node(handover_pg: PostgresServer, sim_factory: SimFactory) -> t.Iterator[tuple[str, SimNode]]:
     """A booted chainlink-sim whose /readyz allows 60 requests per 10 s per client, on its own database."""
@@ -182,7 +170,7 @@ def test_probes_within_the_budget_see_no_429_across_many_windows(limited_node: t
 
     def health_gate() -> None:  # the handover's health gate, polling the same instance at its budgeted delay
         while not stop.is_set():
-            gate_codes.append(readyz(node))
+            gate_codes.append(readyz(f"{node.base_url}/readyz"))
             stop.wait(budget["gate_delay"])
 
     began = time.monotonic()
@@ -204,12 +192,14 @@ def test_probes_within_the_budget_see_no_429_across_many_windows(limited_node: t
     assert seen["samples"]["http_interval"] == budget["observer_interval"]
     assert seen["service"]["gaps"] == [] and len(seen["service"]["up"]["node"]) == 1
     # The limiter is live: a burst beyond the limit is refused, so the absence of 429 above is the budget's doing.
-    assert 429 in [readyz(node) for _ in range(LIMIT + 5)]
+    assert 429 in [readyz(f"{node.base_url}/readyz") for _ in range(LIMIT + 5)]
 
 
 def test_an_over_sampled_instance_answers_429_which_counts_as_unknown_not_down(limited_node: tuple[str, SimNode], tmp_path: Path) -> None:
     url, node = limited_node
-    started = observer(url, tmp_path, name="obs-over", owner_pid=0, http_interval=0.05, http_probes={"node": f"{node.base_url}/readyz"})
+    # http_timeout 2 s: on this shared host a probe may be slow to answer, which would count as down, not as a 429
+    probes = {"node": f"{node.base_url}/readyz"}
+    started = observer(url, tmp_path, name="obs-over", owner_pid=0, http_interval=0.05, http_timeout=2, http_probes=probes)
     assert started["_ok"], started["msg"]
     time.sleep(8)  # 20 probes a second: the 60 of the window are spent within about 3 s, then 429
     stopped = observer(url, tmp_path, name="obs-over", state="stopped")
