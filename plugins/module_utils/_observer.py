@@ -31,6 +31,7 @@ import re
 import typing as t
 
 from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import app_id_matches
+from ansible_collections.nodeops.chainlink.plugins.module_utils._node_rules import parse_duration
 
 Record = dict[str, t.Any]
 
@@ -341,20 +342,6 @@ GATE_MIN_DELAY = 1.0
 # The observer never probes faster than this (the database sampling rate): a finer resolution proves nothing more.
 HTTP_MIN_INTERVAL = 0.05
 
-_GO_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
-_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def go_duration_seconds(text: str) -> float:
-    """Seconds of a Go duration (``time.ParseDuration``: ``1m``, ``1m30s``, ``500ms``); ValueError otherwise."""
-    value = str(text).strip()
-    if value == "0":
-        return 0.0
-    parts = _GO_DURATION_PART.findall(value)
-    if not parts or "".join(n + u for n, u in parts) != value:
-        raise ValueError(f"'{text}' is not a Go duration such as 1m, 30s or 1m30s")
-    return sum(float(n) * _GO_UNITS[u] for n, u in parts)
-
 
 def node_rate_limit(config: t.Mapping[str, t.Any] | None = None, env: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
     """The authenticated rate limit an instance applies to /readyz, from what the operator configured.
@@ -374,19 +361,18 @@ def node_rate_limit(config: t.Mapping[str, t.Any] | None = None, env: t.Mapping[
     toml_period = rate.get("AuthenticatedPeriod", DEFAULT_RATE_PERIOD)
     if not isinstance(toml_period, str):
         raise ValueError(f"chainlink_config_extra: WebServer.RateLimit.AuthenticatedPeriod must be a duration string such as '1m' (got {toml_period!r})")
-    candidates = [(toml_limit, toml_period, "config" if "Authenticated" in rate or "AuthenticatedPeriod" in rate else "default", "WebServer.RateLimit")]
+    source = "config" if "Authenticated" in rate or "AuthenticatedPeriod" in rate else "default"
+    candidates = [(toml_limit, toml_period, source, "WebServer.RateLimit.Authenticated", "chainlink_config_extra WebServer.RateLimit.AuthenticatedPeriod")]
     env = env or {}
     if "AUTHENTICATED_RATE_LIMIT" in env or "AUTHENTICATED_RATE_LIMIT_PERIOD" in env:
         raw = str(env.get("AUTHENTICATED_RATE_LIMIT", DEFAULT_RATE_LIMIT)).strip()
         if not re.fullmatch(r"[0-9]+", raw):
             raise ValueError(f"chainlink_env_extra: AUTHENTICATED_RATE_LIMIT must be a whole number (got '{raw}')")
-        candidates.append((int(raw), str(env.get("AUTHENTICATED_RATE_LIMIT_PERIOD", DEFAULT_RATE_PERIOD)), "env", "AUTHENTICATED_RATE_LIMIT"))
+        period_env = str(env.get("AUTHENTICATED_RATE_LIMIT_PERIOD", DEFAULT_RATE_PERIOD))
+        candidates.append((int(raw), period_env, "env", "AUTHENTICATED_RATE_LIMIT", "chainlink_env_extra AUTHENTICATED_RATE_LIMIT_PERIOD"))
     out: dict[str, t.Any] | None = None
-    for limit, period_text, source, key in candidates:
-        try:
-            period = go_duration_seconds(period_text)
-        except ValueError as exc:
-            raise ValueError(f"the rate limit period ({key}): {exc}") from None
+    for limit, period_text, source, key, period_name in candidates:
+        period = parse_duration(period_text, period_name)  # RuleError (a ValueError) naming the setting and the fix
         if limit < 1 or period <= 0:
             raise ValueError(
                 f"{key}: {limit} requests per '{period_text}' leaves no request for /readyz (the node answers 429 to all);"
