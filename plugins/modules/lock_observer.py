@@ -143,7 +143,7 @@ EXAMPLES = r"""
     lease_duration: 10
     http_probes:
       primary: http://127.0.0.1:6688/readyz
-      secondary: http://127.0.0.1:6689/readyz
+      secondary: http://127.0.0.1:6698/readyz
     # within a third of the nodes' rate limit of 60 requests per 10s (see the handover role)
     http_interval: 0.715
 
