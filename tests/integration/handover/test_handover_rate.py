@@ -124,4 +124,4 @@ def test_long_switchover_back_has_no_429_and_the_gap_the_logs_show(pair: Handove
     assert listening - SLACK <= gap["to"] <= listening + BUDGET["observer_interval"] + SLACK, (gap, listening)
     assert abs(gap["seconds"] - (listening - stopped)) <= 2 * BUDGET["observer_interval"] + SLACK
     # The limiter is live in these containers: a burst beyond the limit is refused, so the zero above means something.
-    assert 429 in [readyz(f"http://127.0.0.1:{pair.ports[0]}/readyz") for _ in range(LIMIT + 5)]
+    assert 429 in [readyz(f"http://127.0.0.1:{pair.ports[0]}/readyz") for _attempt in range(LIMIT + 5)]

@@ -192,7 +192,7 @@ def test_probes_within_the_budget_see_no_429_across_many_windows(limited_node: t
     assert seen["samples"]["http_interval"] == budget["observer_interval"]
     assert seen["service"]["gaps"] == [] and len(seen["service"]["up"]["node"]) == 1
     # The limiter is live: a burst beyond the limit is refused, so the absence of 429 above is the budget's doing.
-    assert 429 in [readyz(f"{node.base_url}/readyz") for _ in range(LIMIT + 5)]
+    assert 429 in [readyz(f"{node.base_url}/readyz") for _attempt in range(LIMIT + 5)]
 
 
 def test_an_over_sampled_instance_answers_429_which_counts_as_unknown_not_down(limited_node: tuple[str, SimNode], tmp_path: Path) -> None:

@@ -243,7 +243,7 @@ def request_status(url: str) -> int | None:
 def test_authenticated_limiter_defaults_to_1000_per_minute(db: Db, sim_factory: SimFactory) -> None:
     node = sim_factory.start(V2, db.url)
     node.wait_http()
-    statuses = [request(f"{node.base_url}/readyz")[0] for _ in range(1000)]
+    statuses = [request(f"{node.base_url}/readyz")[0] for _attempt in range(1000)]
     assert statuses.count(200) == 1000
     status, headers, body = request(f"{node.base_url}/health")
     assert (status, body, headers["X-RateLimit-Limit"], headers["X-RateLimit-Remaining"]) == (429, "Limit exceeded", "1000", "0")
@@ -264,7 +264,7 @@ def test_limiter_window_is_configurable_and_fixed(db: Db, sim_factory: SimFactor
 def test_sessions_have_the_unauthenticated_limiter(db: Db, sim_factory: SimFactory) -> None:
     node = sim_factory.start(V2, db.url, extra_toml="[WebServer.RateLimit]\nUnauthenticated = 2\nUnauthenticatedPeriod = '20s'\n")
     node.wait_http()
-    assert [login(node.base_url, "wrong-password-123")[0] for _ in range(2)] == [401, 401]
+    assert [login(node.base_url, "wrong-password-123")[0] for _attempt in range(2)] == [401, 401]
     status, _headers, body = login(node.base_url)
     assert (status, body) == (429, "Limit exceeded")
     assert request(f"{node.base_url}/readyz")[0] == 200, "the other routes are not behind it"
@@ -273,7 +273,7 @@ def test_sessions_have_the_unauthenticated_limiter(db: Db, sim_factory: SimFacto
 def test_1x_env_rate_limit_names(db: Db, sim_factory: SimFactory) -> None:
     node = sim_factory.start(V1, db.url, extra_env={"AUTHENTICATED_RATE_LIMIT": "2", "AUTHENTICATED_RATE_LIMIT_PERIOD": "1m"})
     node.wait_http()
-    assert [request(f"{node.base_url}/readyz")[0] for _ in range(3)] == [200, 200, 429]
+    assert [request(f"{node.base_url}/readyz")[0] for _attempt in range(3)] == [200, 200, 429]
 
 
 # -- cookies --------------------------------------------------------------------------------------------------------

@@ -249,7 +249,7 @@ class Clock:
 def test_fixed_window_from_the_first_request() -> None:
     clock = Clock()
     limiter = FixedWindowLimiter(3, 10.0, clock=clock, wall=clock)
-    assert [limiter.hit("a").reached for _ in range(4)] == [False, False, False, True]
+    assert [limiter.hit("a").reached for _attempt in range(4)] == [False, False, False, True]
     assert limiter.hit("b").reached is False  # per client
     clock.now = 109.9
     assert limiter.hit("a").reached is True  # still the same window: rejected requests count too
