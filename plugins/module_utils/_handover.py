@@ -61,6 +61,13 @@ def _check(state: t.Mapping[str, t.Any], preferred: str) -> tuple[str, str, dict
     active = [name for name, info in instances.items() if info["state"] == "active"]
     if not active:
         described = ", ".join(f"{n} {i['state']}" for n, i in sorted(instances.items()))
+        waiting = [name for name, info in sorted(instances.items()) if info["state"] == "waiting"]
+        if waiting:
+            # Typically right after the active instance died: its lease still runs, and the standby takes it at expiry.
+            raise PlanError(
+                f"no instance of the pair holds the lock ({described}): if the active instance has just died, {waiting[0]} takes the lock"
+                " when its lease expires (at most the lease duration and one poll); run this again then. Nothing was changed"
+            )
         raise PlanError(
             f"no instance of the pair holds the lock ({described}), so there is nothing to hand over and no safe order of steps:"
             " bring the pair up first (playbooks/deploy.yml, or start the instance that ran last) and run this again"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -20,11 +21,14 @@ from pathlib import Path
 import yaml  # type: ignore[import-untyped]  # no stubs in the venv
 
 from tests.integration.handover.jobs import JobProducer, check_jobs
+from tests.support.observer import readyz
 from tests.support.postgres import PG_IMAGE, PostgresServer
 
 ROOT = Path(__file__).resolve().parents[3]
 VENV_BIN = ROOT / ".venv" / "bin"
 SIM_IMAGE = "nodeops-lab/chainlink-sim"
+# the booted line, console (``appID=<id>``) or JSON (``"appID":"<id>"``)
+_BOOTED_APP_ID = re.compile(r"Chainlink booted in .*?\bappID\W+([0-9a-f-]{36})")
 
 
 def start_lab_postgres(ports: t.Iterable[int], prefix: str) -> PostgresServer:
@@ -63,7 +67,9 @@ def ansible_env() -> dict[str, str]:
 class HandoverLab:
     """One pair (primary and secondary containers of chainlink-sim) on its own database."""
 
-    def __init__(self, pg: PostgresServer, workdir: Path, name: str, ports: tuple[int, int], lease: str = "3s", refresh: str = "500ms") -> None:
+    def __init__(
+        self, pg: PostgresServer, workdir: Path, name: str, ports: tuple[int, int], lease: str = "3s", refresh: str = "500ms", two_hosts: bool = False
+    ) -> None:
         self.pg = pg
         self.workdir = workdir
         self.name = name
@@ -74,7 +80,12 @@ class HandoverLab:
         self.inventory = workdir / "inventory.yml"
         self.reports = workdir / "handover-reports"
         self.containers = {"primary": f"{name}-primary", "secondary": f"{name}-secondary"}
-        (workdir / "cfg").mkdir(exist_ok=True)
+        self.http_ports = dict(zip(("primary", "secondary"), ports, strict=True))
+        # two_hosts: the instances on two inventory Docker hosts (two names for this machine's engine, each with its own
+        # config directory, as lab/inventory/two-hosts.yml), so every task is delegated per host as with two machines
+        self.docker_hosts = {"primary": "docker-hovt", "secondary": "docker-hovt-b" if two_hosts else "docker-hovt"}
+        for host in set(self.docker_hosts.values()):
+            (workdir / "cfg" / host).mkdir(parents=True, exist_ok=True)
 
     # -- inventory and runs ----------------------------------------------------------------------------------------
 
@@ -99,8 +110,8 @@ class HandoverLab:
             "chainlink_container_labels": {"nodeops.test": "true"},
             "handover_report_dir": str(self.reports),
             "chainlink_instances": {
-                "primary": {"docker_host": "docker-hovt", "container_name": self.containers["primary"], "http_port": self.ports[0]},
-                "secondary": {"docker_host": "docker-hovt", "container_name": self.containers["secondary"], "http_port": self.ports[1]},
+                role: {"docker_host": self.docker_hosts[role], "container_name": self.containers[role], "http_port": port}
+                for role, port in self.http_ports.items()
             },
         }
         pair_vars.update(extra or {})
@@ -108,7 +119,12 @@ class HandoverLab:
             "all": {
                 "vars": {"ansible_python_interpreter": str(VENV_BIN / "python")},
                 "children": {
-                    "docker_hosts": {"hosts": {"docker-hovt": {"ansible_connection": "local", "chainlink_config_root": str(self.workdir / "cfg")}}},
+                    "docker_hosts": {
+                        "hosts": {
+                            host: {"ansible_connection": "local", "chainlink_config_root": str(self.workdir / "cfg" / host)}
+                            for host in set(self.docker_hosts.values())
+                        }
+                    },
                     "chainlink_pairs": {"hosts": {self.name: pair_vars}},
                 },
             }
@@ -165,6 +181,32 @@ class HandoverLab:
 
     def running(self, role: str) -> bool:
         return bool(self.inspect(role).get("State", {}).get("Running"))
+
+    def booted_app_id(self, role: str) -> str | None:
+        """The app ID of the container's last ``Chainlink booted`` line (a waiting standby has none in its current run)."""
+        out = subprocess.run(["docker", "logs", self.containers[role]], capture_output=True, text=True, check=False)
+        found = _BOOTED_APP_ID.findall(out.stdout + out.stderr)
+        return found[-1] if found else None
+
+    def serving(self) -> t.Callable[[], set[str]]:
+        """For ``LockObserver(nodes=...)``: the app IDs of the instances whose /readyz answers 200 now (only a booted
+        holder serves HTTP). Each call probes both instances, so sample at 0.12 s or slower: with the handover's own
+        third, that stays inside the nodes' default limit of 1000 requests a minute. An instance's app ID is read from
+        its log once per run of it (forgotten whenever it stops answering, as it does while it restarts)."""
+        ids: dict[str, str | None] = {}
+
+        def active() -> set[str]:
+            out = set()
+            for role, port in self.http_ports.items():
+                if readyz(f"http://127.0.0.1:{port}/readyz", 0.5) != 200:
+                    ids.pop(role, None)
+                    continue
+                if not ids.get(role):
+                    ids[role] = self.booted_app_id(role)
+                out.add(ids[role] or f"{role}-without-booted-line")
+            return out
+
+        return active
 
     def lock(self) -> dict[str, t.Any]:
         """The lease row as the database sees it now."""

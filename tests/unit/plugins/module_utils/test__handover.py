@@ -78,7 +78,9 @@ def test_upgrade_without_restart_old_leaves_stopped_instances_stopped() -> None:
 @pytest.mark.parametrize(
     ("state", "version", "message"),
     [
-        (pair(("stopped", V0), ("stopped", V0)), V1, "no instance of the pair holds the lock"),
+        (pair(("stopped", V0), ("stopped", V0)), V1, "bring the pair up first"),
+        # The active instance just died and its lease still runs: the waiting standby will take it, so wait and run again.
+        (pair(("stopped", V0), ("waiting", V0)), V1, "secondary takes the lock when its lease expires"),
         (pair(("active", V0), ("active", V0)), V1, "two instances are seen as active"),
         (pair(("active", V1), ("waiting", V1), db_version="2.29.0"), "2.28.0", "newer than the target 2.28.0"),
         (pair(("active", V1), ("waiting", V1)), "latest", "is not a version"),
@@ -110,6 +112,38 @@ def test_same_version_as_the_database_is_not_a_downgrade() -> None:
 )
 def test_switchover_plan_is_idempotent_per_direction(state: dict[str, t.Any], direction: str, expected: list[str]) -> None:
     assert short(plan(state, "switchover", direction=direction)["steps"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("state", "restart_old", "expected"),
+    [
+        # Restart the machine of the active instance, command 1: the lock over, the primary left stopped.
+        (pair(("active", V1), ("waiting", V1)), False, ["primary->secondary"]),
+        # Command 1 again (the primary is down for maintenance): nothing, the primary stays stopped.
+        (pair(("stopped", V1), ("active", V1)), False, []),
+        # Its container removed during the maintenance (machine replaced): command 1 still has nothing to do.
+        (pair(("absent", None), ("active", V1)), False, []),
+    ],
+)
+def test_switchover_over_without_restart_old_leaves_the_old_instance_down(state: dict[str, t.Any], restart_old: bool, expected: list[str]) -> None:
+    assert short(plan(state, "switchover", restart_old=restart_old)["steps"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        # Failback after an unplanned failover (the killed primary's container stopped) or after a maintenance: start it,
+        # hand back, the secondary back as the standby; the same whether the primary's container is stopped or gone.
+        (pair(("stopped", V1), ("active", V1)), [f"start primary@{V1}", "secondary->primary", f"start secondary@{V1}"]),
+        (pair(("absent", None), ("active", V1)), [f"start primary@{V1}", "secondary->primary", f"start secondary@{V1}"]),
+        # Restarted by Docker after a crash but not waiting (crash loop, stuck): restart it on the active's version first.
+        (pair(("unknown", V1), ("active", V1)), [f"restart primary@{V1}", "secondary->primary", f"start secondary@{V1}"]),
+        # A primary that came back on an older image (a restored machine): started on the active's version, not its own.
+        (pair(("stopped", V0), ("active", V1)), [f"start primary@{V1}", "secondary->primary", f"start secondary@{V1}"]),
+    ],
+)
+def test_failback_starts_the_primary_on_the_active_version_then_hands_back(state: dict[str, t.Any], expected: list[str]) -> None:
+    assert short(plan(state, "switchover", direction="back")["steps"]) == expected
 
 
 def test_unknown_action_and_direction_are_refused() -> None:
