@@ -5,8 +5,9 @@
 # Use it only from nodeops.chainlink's own plugins.
 """Which app ID each running instance of a pair has, and its place in the lock, from its log or else the database.
 
-An instance's app ID is read from its own log (the booted or the waiting line carries ``appID``). When the log no longer
-holds either line (Docker rotated it away), the database and the instance's HTTP port decide, because only the lock
+An instance's app ID is read from its own log (the booted or the lease waiting line carries ``appID``). When the log no
+longer holds either line (Docker rotated it away), or holds only the 1.x advisory waiting line (it has no ``appID``),
+the database and the instance's HTTP port decide, because only the lock
 holder serves HTTP (a waiting standby has no listener at all):
 
 - an instance whose HTTP port answers (any status, even 429 or 503) is the lock holder (the lease's, or in 1.x
@@ -24,8 +25,8 @@ import typing as t
 from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import app_id_matches
 
 SOURCE_LOG = "log"
-SOURCE_HOLDER = "database: lock holder (its log holds no boot or waiting line; its HTTP port answers)"
-SOURCE_STANDBY = "database: the one connected instance that is not the holder (its log holds no boot or waiting line; no HTTP)"
+SOURCE_HOLDER = "database: lock holder (its log gives no app ID; its HTTP port answers)"
+SOURCE_STANDBY = "database: the one connected instance that is not the holder (its log gives no app ID; no HTTP)"
 
 
 def _holder(lock: t.Mapping[str, t.Any]) -> str | None:

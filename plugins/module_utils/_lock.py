@@ -288,7 +288,7 @@ def build_report(raw: t.Mapping[str, t.Any], advisory_lock_id: int) -> dict[str,
 
     if holder is None and not valid and advisory_row is not None and advisory_app_id:
         # advisorylock mode (1.x): no lease, the session holding the advisory key is the holder
-        session = next((s for s in sessions if s.get("pid") == advisory_pid), {})
+        session: t.Mapping[str, t.Any] = next((s for s in sessions if s.get("pid") == advisory_pid), {})
         name = parse_application_name(advisory_row.get("application_name"))
         holder = {
             "app_id": advisory_app_id,
@@ -299,7 +299,7 @@ def build_report(raw: t.Mapping[str, t.Any], advisory_lock_id: int) -> dict[str,
             "backend_start": session.get("backend_start"),
         }
     if holder is not None:
-        holder["locks"] = held_locks(valid, client_id, advisory["held"], advisory_app_id, holder["app_id"])
+        holder["locks"] = held_locks(valid, client_id, advisory_row is not None, advisory_app_id, holder["app_id"])
 
     # Consistent unless both locks are in use by different (or unidentifiable) sessions.
     consistent = app_id_matches(client_id, advisory_app_id) if valid and advisory["held"] else True

@@ -95,7 +95,6 @@ BAD_CASES: dict[str, tuple[dict[str, t.Any], str]] = {
     "one_instance": ({"instances": "primary_only"}, "must define exactly two instances, primary and secondary"),
     "lock_disabled": ({"chainlink_lock_enabled": False}, "the database lock is off (node_lock_enabled: false)"),
     "locking_mode_none": ({"chainlink_version": "1.11.0", "chainlink_locking_mode": "none"}, "node_locking_mode: none"),
-    "advisory_only": ({"chainlink_version": "1.11.0", "chainlink_locking_mode": "advisorylock"}, "advisorylock takes no lease"),
     "refresh_above_half": ({"chainlink_lease_duration": "2s", "chainlink_lease_refresh_interval": "1500ms"}, "is more than half of LeaseDuration 2s"),
     # the node releases its lease after ShutdownGracePeriod, for up to Database.DefaultQueryTimeout (10 s by default)
     "stop_timeout_short": (
