@@ -375,7 +375,7 @@ def test_rotated_logs_fall_back_to_the_database(good_pair: tuple[dict[str, t.Any
     report = status(inv, work, pair)
     assert (report["active"], report["standby"], report["standby_connected"], report["flags"]) == ("primary", "secondary", True, [])
     primary, secondary = report["instances"]["primary"], report["instances"]["secondary"]
-    assert primary["app_id_source"].startswith("database: lease holder") and primary["holds_lease"]
+    assert primary["app_id_source"].startswith("database: lock holder") and primary["holds_lease"]
     # a waiting standby logs its line again at tryCount 1, 2, 4, 8, ... (as the real node does), so its log may hold a
     # fresh one; if not, the database names it (the one connected instance that is not the holder)
     assert secondary["app_id_source"] == "log" or secondary["app_id_source"].startswith("database: the one connected instance")
@@ -392,7 +392,7 @@ def test_rotated_logs_fall_back_to_the_database(good_pair: tuple[dict[str, t.Any
     assert (state["instances"]["primary"]["state"], state["instances"]["secondary"]["state"]) == ("active", "waiting")
     assert state["instances"]["primary"]["app_id"] == primary["app_id"]
     assert state["instances"]["secondary"]["app_id"] == secondary["app_id"]
-    assert "from the database: lease holder" in json.dumps(run.report)
+    assert "from the database: lock holder" in json.dumps(run.report)
 
 
 def test_status_flags_and_graceful_stops(good_pair: tuple[dict[str, t.Any], Path, str]) -> None:
