@@ -43,7 +43,8 @@ RETURN = r"""
 _value:
   description:
     - Instance name to C(app_id) (or V(null)), C(app_id_source) (V(log), a sentence naming the database fallback, or
-      V(null)), C(holds_lease), C(connected) and C(instance) (the entry of O(lock)'s C(instances), or an empty dict).
+      V(null)), C(holds_lease), C(holds_lock) (the lease holder, or without a valid lease the advisory holder),
+      C(connected) and C(instance) (the entry of O(lock)'s C(instances), or an empty dict).
   type: dict
 """
 

@@ -5,11 +5,13 @@
 # Use it only from nodeops.chainlink's own plugins.
 """Which app ID each running instance of a pair has, and its place in the lock, from its log or else the database.
 
-An instance's app ID is read from its own log (the booted or the waiting line carries ``appID``). When the log no longer
-holds either line (Docker rotated it away), the database and the instance's HTTP port decide, because only the lock
+An instance's app ID is read from its own log (the booted or the lease waiting line carries ``appID``). When the log no
+longer holds either line (Docker rotated it away), or holds only the 1.x advisory waiting line (it has no ``appID``),
+the database and the instance's HTTP port decide, because only the lock
 holder serves HTTP (a waiting standby has no listener at all):
 
-- an instance whose HTTP port answers (any status, even 429 or 503) is the lease holder;
+- an instance whose HTTP port answers (any status, even 429 or 503) is the lock holder (the lease's, or in 1.x
+  advisorylock mode the advisory lock's);
 - an instance whose port does not answer is the one connected instance that is neither the holder nor claimed by another
   instance's log, when exactly one such instance and one such candidate exist; otherwise its app ID stays unknown.
 
@@ -23,13 +25,17 @@ import typing as t
 from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import app_id_matches
 
 SOURCE_LOG = "log"
-SOURCE_HOLDER = "database: lease holder (its log holds no boot or waiting line; its HTTP port answers)"
-SOURCE_STANDBY = "database: the one connected instance that is not the holder (its log holds no boot or waiting line; no HTTP)"
+SOURCE_HOLDER = "database: lock holder (its log gives no app ID; its HTTP port answers)"
+SOURCE_STANDBY = "database: the one connected instance that is not the holder (its log gives no app ID; no HTTP)"
 
 
 def _holder(lock: t.Mapping[str, t.Any]) -> str | None:
+    """The lock holder's app ID: the valid lease's client_id, else (1.x advisorylock mode) the advisory holder's."""
     lease = lock.get("lease") or {}
-    return str(lease["client_id"]).lower() if lease.get("valid") and lease.get("client_id") else None
+    if lease.get("valid") and lease.get("client_id"):
+        return str(lease["client_id"]).lower()
+    advisory = lock.get("advisory") or {}
+    return str(advisory["app_id"]).lower() if advisory.get("held") and advisory.get("app_id") else None
 
 
 def _connected(lock: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
@@ -44,12 +50,16 @@ def find_instance(lock: t.Mapping[str, t.Any], app_id: str | None) -> dict[str, 
 
 
 def identify(instances: t.Mapping[str, t.Mapping[str, t.Any]], lock: t.Mapping[str, t.Any]) -> dict[str, dict[str, t.Any]]:
-    """Per instance name: app_id, app_id_source, holds_lease, connected and instance (lock_info's entry, or {}).
+    """Per instance name: app_id, app_id_source, holds_lease, holds_lock, connected and instance (lock_info's entry, or {}).
+
+    holds_lock: the instance is the lock holder (the lease's, or without a lease the advisory lock's); holds_lease: it
+    holds the valid lease.
 
     instances: name -> {running (bool), log_app_id (str or None), http_answers (bool or None: not probed)}.
     lock: lock_info's result.
     """
     holder = _holder(lock)
+    lease_valid = bool((lock.get("lease") or {}).get("valid"))
     found: dict[str, tuple[str | None, str | None]] = {}
     for name, info in instances.items():
         app_id = str(info.get("log_app_id") or "").strip().lower() or None
@@ -73,7 +83,8 @@ def identify(instances: t.Mapping[str, t.Mapping[str, t.Any]], lock: t.Mapping[s
         result[name] = {
             "app_id": app_id,
             "app_id_source": source,
-            "holds_lease": bool(app_id and holder and app_id_matches(holder, app_id)),
+            "holds_lease": bool(app_id and holder and lease_valid and app_id_matches(holder, app_id)),
+            "holds_lock": bool(app_id and holder and (app_id_matches(holder, app_id) or app_id_matches(app_id, holder))),
             "connected": bool(instance),
             "instance": instance,
         }

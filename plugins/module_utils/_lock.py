@@ -286,6 +286,21 @@ def build_report(raw: t.Mapping[str, t.Any], advisory_lock_id: int) -> dict[str,
                 "backend_start": chosen.get("backend_start"),
             }
 
+    if holder is None and not valid and advisory_row is not None and advisory_app_id:
+        # advisorylock mode (1.x): no lease, the session holding the advisory key is the holder
+        session: t.Mapping[str, t.Any] = next((s for s in sessions if s.get("pid") == advisory_pid), {})
+        name = parse_application_name(advisory_row.get("application_name"))
+        holder = {
+            "app_id": advisory_app_id,
+            "version": name.version if name else None,
+            "application_name": advisory_row.get("application_name"),
+            "client_addr": session.get("client_addr"),
+            "pid": advisory_pid,
+            "backend_start": session.get("backend_start"),
+        }
+    if holder is not None:
+        holder["locks"] = held_locks(valid, client_id, advisory_row is not None, advisory_app_id, holder["app_id"])
+
     # Consistent unless both locks are in use by different (or unidentifiable) sessions.
     consistent = app_id_matches(client_id, advisory_app_id) if valid and advisory["held"] else True
 
@@ -296,10 +311,19 @@ def build_report(raw: t.Mapping[str, t.Any], advisory_lock_id: int) -> dict[str,
         "lease": lease,
         "advisory": advisory,
         "holder": holder,
+        "holder_app_id": client_id if valid else advisory_app_id,
         "consistent": consistent,
         "instances": instances,
         "db_version": raw.get("db_version"),
     }
+
+
+def held_locks(lease_valid: bool, client_id: str | None, advisory_held: bool, advisory_app_id: str | None, app_id: str | None) -> list[str]:
+    """Which locks the instance app_id holds: ``lease`` and/or ``advisory`` (1.x dual mode holds both)."""
+    locks = ["lease"] if lease_valid and app_id_matches(client_id, app_id) else []
+    if advisory_held and app_id_matches(app_id, advisory_app_id):
+        locks.append("advisory")
+    return locks
 
 
 def _session_app_id_matches(session: t.Mapping[str, t.Any], client_id: str) -> bool:
@@ -321,11 +345,12 @@ def outdated_instances(report: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
 def wait_satisfied(condition: str, report: t.Mapping[str, t.Any], app_id: str | None = None, version: str | None = None) -> bool:
     """Whether the report meets the wait_for condition.
 
-    held/holder/holder_changed need a valid lease and, in dual mode, the advisory lock with the same instance (or free);
-    free needs neither lock held.
+    held/holder/holder_changed need a holder: a valid lease and, in dual mode, the advisory lock with the same instance
+    (or free); without a valid lease (1.x advisorylock mode), the session holding the advisory key. free needs neither
+    lock held.
     """
-    held = report["state"] == "held" and report["consistent"]
-    client_id = report["lease"]["client_id"]
+    holder_id = report.get("holder_app_id")
+    held = holder_id is not None and report["consistent"]
     if condition == "held":
         return held
     if condition == "free":
@@ -333,12 +358,12 @@ def wait_satisfied(condition: str, report: t.Mapping[str, t.Any], app_id: str | 
     if condition == "holder":
         if not held:
             return False
-        if app_id and client_id != app_id:
+        if app_id and not app_id_matches(app_id, holder_id):
             return False
         holder = report.get("holder")
         return not version or (holder is not None and version_matches(version, holder.get("version")))
     if condition == "holder_changed":
-        return held and client_id is not None and client_id != app_id
+        return held and not app_id_matches(app_id, holder_id)
     if condition == "connected":
         return any(
             (not app_id or app_id_matches(app_id, i["app_id"])) and (not version or version_matches(version, i.get("version"))) for i in report["instances"]
@@ -385,7 +410,7 @@ def describe_state(report: t.Mapping[str, t.Any]) -> str:
 def wait_advice(condition: str, report: t.Mapping[str, t.Any], app_id: str | None = None, version: str | None = None) -> str:
     """What an operator should do when the wait timed out, given the last state seen."""
     instances = report["instances"]
-    holder_id = report["lease"]["client_id"] if report["state"] == "held" else None
+    holder_id = report.get("holder_app_id")
     if not report["consistent"]:
         return (
             "The lease holder waits for the advisory lock that another session still holds (1.x dual mode): stop the advisory holder"

@@ -95,13 +95,23 @@ def _advisory_holder(record: Record) -> str | None:
     return str(adv[0]) if adv else None
 
 
+def lease_in_use(records: list[Record]) -> bool:
+    """Whether any sample saw a valid lease; if none did, the pair runs 1.x advisorylock mode and the advisory lock decides."""
+    return any(lease_holder(r) for r in records if r.get("k") == "db")
+
+
 def db_timeline(records: list[Record]) -> list[dict[str, t.Any]]:
-    """Segments of constant (lease holder, advisory holder), in database time."""
+    """Segments of constant (holder, advisory holder), in database time.
+
+    The holder is the lease holder, or in a run that never saw a valid lease (1.x advisorylock mode) the advisory holder.
+    """
     segments: list[dict[str, t.Any]] = []
+    by_lease = lease_in_use(records)
     for rec in records:
         if rec.get("k") != "db":
             continue
-        holder, adv = lease_holder(rec), _advisory_holder(rec)
+        adv = _advisory_holder(rec)
+        holder = lease_holder(rec) if by_lease else adv
         now = float(rec["now"])
         inst = rec.get("inst") or {}
         if segments and segments[-1]["holder"] == holder and segments[-1]["advisory"] == adv:
@@ -196,6 +206,54 @@ def lease_transitions(records: list[Record], lease_duration: float | None) -> li
         )
         prev, prev_last_valid, prev_end = holder, rec, None
         i += 1
+    return out
+
+
+def advisory_transitions(records: list[Record]) -> list[dict[str, t.Any]]:
+    """Every change of advisory holder A -> B (1.x advisorylock and dual modes), with the gap between them.
+
+    pg_locks shows only the holder (a standby retries pg_try_advisory_lock every ADVISORY_LOCK_CHECK_INTERVAL and never
+    waits inside PostgreSQL), and the key cannot be held twice, so the gap is measured between the last sample that
+    showed A and the first that showed B: an upper bound (``exact: false``), tight to the sampling interval. A let go
+    either by ending its session (``session_ended``: the node exited, gracefully or not) or by unlocking while its
+    sessions were still open (``unlocked``: the graceful path, pg_advisory_unlock before the pool closes).
+    """
+    dbs = [r for r in records if r.get("k") == "db"]
+    out: list[dict[str, t.Any]] = []
+    prev: str | None = None
+    prev_last: Record | None = None
+    prev_end: float | None = None  # the first sample that showed the key free after A
+    for rec in dbs:
+        holder = _advisory_holder(rec)
+        if holder is None:
+            if prev is not None and prev_end is None:
+                prev_end = float(rec["now"])
+            continue
+        if holder == prev or prev is None or prev_last is None:
+            prev, prev_last, prev_end = holder, rec, None
+            continue
+        old = prev
+        still_connected = any(app_id_matches(old, seen) for seen in rec.get("inst") or {})
+        if prev_end is None:
+            still_connected = still_connected or any(app_id_matches(old, seen) for seen in prev_last.get("inst") or {})
+        out.append(
+            {
+                "lock": "advisory",
+                "from": old,
+                "to": holder,
+                "from_version": (prev_last.get("inst") or {}).get(old),
+                "to_version": (rec.get("inst") or {}).get(holder),
+                "released": "unlocked" if still_connected else "session_ended",
+                "released_at": prev_end,
+                "acquired_at": None,
+                "first_seen_at": float(rec["now"]),
+                "lease_gap": round(max(float(rec["now"]) - float(prev_last["now"]), 0.0), 3),
+                "exact": False,
+                "overlap": False,
+                "old_alive_after_takeover": False,
+            }
+        )
+        prev, prev_last, prev_end = holder, rec, None
     return out
 
 
@@ -305,7 +363,11 @@ def service_summary(records: list[Record]) -> dict[str, t.Any]:
 
 def summarize(records: list[Record], lease_duration: float | None) -> dict[str, t.Any]:
     """Everything a handover report needs from one observation."""
-    transitions = lease_transitions(records, lease_duration)
+    by_lease = lease_in_use(records)
+    lease_trs = [{"lock": "lease", **tr} for tr in lease_transitions(records, lease_duration)]
+    advisory_trs = advisory_transitions(records)
+    # the lock that decides who is active: the lease when the pair uses one (lease, dual, 2.x), else the advisory lock
+    transitions = lease_trs if by_lease else advisory_trs
     service = service_summary(records)
     stats = next((r for r in reversed(records) if r.get("k") == "stats"), {})
     end = next((r for r in reversed(records) if r.get("k") == "end"), None)
@@ -313,7 +375,10 @@ def summarize(records: list[Record], lease_duration: float | None) -> dict[str, 
     two_leases = any(tr["overlap"] or tr["old_alive_after_takeover"] for tr in transitions)
     return {
         "transitions": transitions,
-        "lease_gaps": [tr["lease_gap"] for tr in transitions],
+        "lock": (["lease"] if lease_trs else []) + (["advisory"] if advisory_trs else []),
+        "lock_gaps": [tr["lease_gap"] for tr in transitions],
+        "lease_gaps": [tr["lease_gap"] for tr in lease_trs],
+        "advisory_gaps": [tr["lease_gap"] for tr in advisory_trs],
         "timeline": db_timeline(records),
         "split_lock_seconds": split_lock_seconds(records),
         "service": service,

@@ -87,7 +87,7 @@ notes:
     C(GRANT SELECT ON lease_lock, node_versions TO lock_observer;)
     C(GRANT pg_read_all_stats TO lock_observer;)
   - All times come from the database server's clock, as the node's own lease logic does; the controller's clock does not matter.
-  - In advisorylock-only mode (1.x) there is no lease; read RV(advisory) instead of RV(holder).
+  - In advisorylock-only mode (1.x) there is no lease; RV(holder) and RV(holder_app_id) then name the advisory holder.
   - One inspection is one query (one round trip) when the lease table and C(node_versions) exist.
 seealso:
   - name: Chainlink node configuration, Database.Lock
@@ -221,7 +221,8 @@ advisory:
 holder:
   description:
     - The instance that holds the valid lease, found through its sessions' C(application_name).
-    - V(null) when no valid lease exists, or when the holder has no visible session (then see RV(lease.client_id)).
+    - Without a valid lease (1.x C(advisorylock) mode), the instance whose session holds the advisory key.
+    - V(null) when no lock is held, or when the lease holder has no visible session (then see RV(lease.client_id)).
   returned: success
   type: dict
   contains:
@@ -243,6 +244,10 @@ holder:
     backend_start:
       description: When that session started (ISO 8601); V(null) without C(pg_read_all_stats).
       type: str
+    locks:
+      description: The locks it holds, V(lease) and/or V(advisory) (both in 1.x C(dual) mode).
+      type: list
+      elements: str
   sample:
     app_id: 6b0e4c0e-2f9a-4d3b-9a51-3c1f0c5e9b7d
     version: 2.29.0
@@ -250,6 +255,15 @@ holder:
     client_addr: 127.0.0.1
     pid: 4242
     backend_start: "2025-11-27T05:30:58.001234+00:00"
+    locks: [lease]
+holder_app_id:
+  description:
+    - The app ID of the lock holder - the valid lease's C(client_id), else (1.x C(advisorylock) mode) the app ID of the
+      session holding the advisory key (a prefix when its C(application_name) is cut) - or V(null) when neither is held.
+    - What O(wait_for=holder) and O(wait_for=holder_changed) compare, once RV(consistent) is V(true).
+  returned: success
+  type: str
+  sample: 6b0e4c0e-2f9a-4d3b-9a51-3c1f0c5e9b7d
 consistent:
   description:
     - V(false) when a valid lease and the advisory lock are held by different instances (1.x dual mode, a standby that

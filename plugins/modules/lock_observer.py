@@ -187,17 +187,35 @@ observation:
   contains:
     transitions:
       description:
-        - Every change of lease holder, with C(from)/C(to) app IDs and versions, C(released) (V(graceful) when the old
-          holder gave the lease back, V(expired) when it ran out), C(released_at), C(acquired_at) (database time),
-          C(lease_gap) in seconds, C(exact) (false when the gap is an upper bound), C(overlap) and C(old_alive_after_takeover).
+        - Every change of lease holder, with C(lock) (V(lease)), C(from)/C(to) app IDs and versions, C(released)
+          (V(graceful) when the old holder gave the lease back, V(expired) when it ran out), C(released_at), C(acquired_at)
+          (database time), C(lease_gap) in seconds, C(exact) (false when the gap is an upper bound), C(overlap) and
+          C(old_alive_after_takeover).
+        - When no sample saw a valid lease (1.x C(advisorylock) mode), every change of advisory holder instead, with
+          C(lock) V(advisory), C(released) V(session_ended) or V(unlocked), and C(lease_gap) the gap between the last
+          sample showing the old holder and the first showing the new one (an upper bound, C(exact) false).
       type: list
       elements: dict
+    lock:
+      description: The locks that changed hands, V(lease) and/or V(advisory) (both in 1.x C(dual) mode); empty when none did.
+      type: list
+      elements: str
+    lock_gaps:
+      description: The gap of each of RV(observation.transitions), in seconds.
+      type: list
+      elements: float
     lease_gaps:
-      description: The lease gap of each transition, in seconds.
+      description: The lease gap of each lease transition, in seconds.
+      type: list
+      elements: float
+    advisory_gaps:
+      description: The gap of each advisory-lock transition (1.x C(advisorylock) and C(dual)), in seconds; upper bounds.
       type: list
       elements: float
     timeline:
-      description: Segments of constant lease holder and advisory holder (app IDs, null when none), in database time.
+      description:
+        - Segments of constant C(holder) and C(advisory) holder (app IDs, null when none), in database time.
+        - C(holder) is the lease holder, or the advisory holder when no sample saw a valid lease (1.x C(advisorylock) mode).
       type: list
       elements: dict
     split_lock_seconds:

@@ -79,7 +79,7 @@ def test_images_are_cached_on_a_second_build() -> None:
     result = subprocess.run(["bash", str(LAB), "images"], capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr
     assert "base image nodeops-lab/base:bookworm cached" in result.stdout
-    for version in ("1.10.0", "1.11.0", "2.28.0", "2.29.0"):
+    for version in ("1.2.0", "1.2.1", "1.10.0", "1.11.0", "2.28.0", "2.29.0"):
         assert f"image nodeops-lab/chainlink-sim:{version} ready" in result.stdout
     history = subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", "nodeops-lab/postgres:15"], capture_output=True, text=True, check=True)
     again = subprocess.run(["bash", str(LAB), "images"], capture_output=True, text=True, timeout=120, check=False)

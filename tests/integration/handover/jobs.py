@@ -56,15 +56,31 @@ class JobProducer:
             conn.close()
 
 
+# The node's default ADVISORY_LOCK_ID 1027321974924625846 as pg_locks shows it (high and low 32 bits, single-bigint form)
+_ADVISORY_KEY = (239192036, 2840971190)
+
+
 def lease_holder(conn: t.Any) -> str | None:
+    """The lock holder's app ID: the valid lease's client_id, or (1.x advisorylock mode) the advisory key's session's."""
     with conn.cursor() as cur:
-        cur.execute("SELECT client_id::text FROM lease_lock WHERE expires_at > clock_timestamp()")
+        cur.execute("SELECT to_regclass('lease_lock') IS NOT NULL")
+        if cur.fetchone()[0]:
+            cur.execute("SELECT client_id::text FROM lease_lock WHERE expires_at > clock_timestamp()")
+            row = cur.fetchone()
+            if row:
+                return str(row[0])
+        # application_name is "Chainlink <version> |App|<app ID>"
+        cur.execute(
+            "SELECT substring(a.application_name FROM '[|]App[|](.*)$') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s AND l.objsubid = 1",
+            _ADVISORY_KEY,
+        )
         row = cur.fetchone()
-    return row[0] if row else None
+    return str(row[0]) if row and row[0] else None
 
 
 def check_jobs(connect: t.Callable[[], t.Any], ids: list[int], reports: list[dict[str, t.Any]], timeout: float = 30) -> dict[str, int]:
-    """Raise AssertionError unless every job was completed once, by the lease holder of that moment."""
+    """Raise AssertionError unless every job was completed once, by the lock holder of that moment."""
     if not ids:
         raise AssertionError("the producer inserted no job")
     conn = connect()

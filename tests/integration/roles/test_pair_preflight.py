@@ -95,7 +95,6 @@ BAD_CASES: dict[str, tuple[dict[str, t.Any], str]] = {
     "one_instance": ({"instances": "primary_only"}, "must define exactly two instances, primary and secondary"),
     "lock_disabled": ({"chainlink_lock_enabled": False}, "the database lock is off (node_lock_enabled: false)"),
     "locking_mode_none": ({"chainlink_version": "1.11.0", "chainlink_locking_mode": "none"}, "node_locking_mode: none"),
-    "advisory_only": ({"chainlink_version": "1.11.0", "chainlink_locking_mode": "advisorylock"}, "advisorylock takes no lease"),
     "refresh_above_half": ({"chainlink_lease_duration": "2s", "chainlink_lease_refresh_interval": "1500ms"}, "is more than half of LeaseDuration 2s"),
     # the node releases its lease after ShutdownGracePeriod, for up to Database.DefaultQueryTimeout (10 s by default)
     "stop_timeout_short": (
@@ -376,7 +375,7 @@ def test_rotated_logs_fall_back_to_the_database(good_pair: tuple[dict[str, t.Any
     report = status(inv, work, pair)
     assert (report["active"], report["standby"], report["standby_connected"], report["flags"]) == ("primary", "secondary", True, [])
     primary, secondary = report["instances"]["primary"], report["instances"]["secondary"]
-    assert primary["app_id_source"].startswith("database: lease holder") and primary["holds_lease"]
+    assert primary["app_id_source"].startswith("database: lock holder") and primary["holds_lease"]
     # a waiting standby logs its line again at tryCount 1, 2, 4, 8, ... (as the real node does), so its log may hold a
     # fresh one; if not, the database names it (the one connected instance that is not the holder)
     assert secondary["app_id_source"] == "log" or secondary["app_id_source"].startswith("database: the one connected instance")
@@ -393,7 +392,7 @@ def test_rotated_logs_fall_back_to_the_database(good_pair: tuple[dict[str, t.Any
     assert (state["instances"]["primary"]["state"], state["instances"]["secondary"]["state"]) == ("active", "waiting")
     assert state["instances"]["primary"]["app_id"] == primary["app_id"]
     assert state["instances"]["secondary"]["app_id"] == secondary["app_id"]
-    assert "from the database: lease holder" in json.dumps(run.report)
+    assert "from the database: lock holder" in json.dumps(run.report)
 
 
 def test_status_flags_and_graceful_stops(good_pair: tuple[dict[str, t.Any], Path, str]) -> None:

@@ -17,14 +17,15 @@ def name(version: str, app_id: str) -> str:
     return f"Chainlink {version} |App|{app_id}"[:63]
 
 
-def lock(version: str = "2.29.0", holder: str | None = ACTIVE, standby: bool = True) -> dict[str, t.Any]:
+def lock(version: str = "2.29.0", holder: str | None = ACTIVE, standby: bool = True, advisory_only: bool = False) -> dict[str, t.Any]:
     sessions = []
     if holder:
         sessions.append({"pid": 10, "application_name": name(version, holder), "client_addr": "127.0.0.1", "backend_start": "1"})
     if standby:
         sessions.append({"pid": 20, "application_name": name(version, STANDBY), "client_addr": "127.0.0.1", "backend_start": "2"})
-    lease = {"client_id": holder, "expires_at": "x", "remaining_seconds": 5.0, "valid": True} if holder else None
-    raw = {"db_now": "now", "lease_table_exists": True, "lease": lease, "sessions": sessions, "advisory": None, "db_version": version}
+    lease = {"client_id": holder, "expires_at": "x", "remaining_seconds": 5.0, "valid": True} if holder and not advisory_only else None
+    advisory = {"pid": 10, "application_name": name(version, holder)} if holder and advisory_only else None
+    raw = {"db_now": "now", "lease_table_exists": not advisory_only, "lease": lease, "sessions": sessions, "advisory": advisory, "db_version": version}
     return _lock.build_report(raw, _lock.DEFAULT_ADVISORY_LOCK_ID)
 
 
@@ -78,7 +79,7 @@ def test_ambiguity_leaves_the_app_id_unknown() -> None:
 
 def test_stopped_instances_have_no_app_id() -> None:
     ids = _identify.identify({"primary": seen(ACTIVE, None, running=False)}, lock())
-    assert ids["primary"] == {"app_id": None, "app_id_source": None, "holds_lease": False, "connected": False, "instance": {}}
+    assert ids["primary"] == {"app_id": None, "app_id_source": None, "holds_lease": False, "holds_lock": False, "connected": False, "instance": {}}
 
 
 def test_find_instance_matches_prefixes_only_from_the_start() -> None:
@@ -86,3 +87,17 @@ def test_find_instance_matches_prefixes_only_from_the_start() -> None:
     assert _identify.find_instance(report, STANDBY) == {"app_id": STANDBY[:8]}
     assert _identify.find_instance(report, "ffff" + STANDBY[:8] + STANDBY[12:]) == {}
     assert _identify.find_instance(report, None) == {}
+
+
+def test_advisorylock_mode_the_advisory_holder_holds_the_lock_not_a_lease() -> None:
+    report = lock("1.2.1", advisory_only=True)
+    ids = _identify.identify({"primary": seen(ACTIVE, None), "secondary": seen(STANDBY, None)}, report)
+    assert ids["primary"]["holds_lock"] and not ids["primary"]["holds_lease"]
+    assert ids["primary"]["instance"]["holds_advisory"]
+    assert not ids["secondary"]["holds_lock"] and ids["secondary"]["connected"]
+
+
+def test_advisorylock_mode_a_rotated_log_is_identified_from_http_and_the_advisory_holder() -> None:
+    ids = _identify.identify({"primary": seen(None, True), "secondary": seen(None, False)}, lock("1.2.1", advisory_only=True))
+    assert (ids["primary"]["app_id"], ids["primary"]["app_id_source"], ids["primary"]["holds_lock"]) == (ACTIVE, _identify.SOURCE_HOLDER, True)
+    assert (ids["secondary"]["app_id"], ids["secondary"]["app_id_source"], ids["secondary"]["holds_lock"]) == (STANDBY, _identify.SOURCE_STANDBY, False)

@@ -244,6 +244,7 @@ def test_report_held_with_standby() -> None:
         "client_addr": "127.0.0.1",
         "pid": 11,  # the oldest session of the holder
         "backend_start": "2025-11-27T05:00:00+00:00",
+        "locks": ["lease"],
     }
     assert report["consistent"] is True
     assert [(i["app_id"], i["connections"], i["pids"], i["holds_lease"]) for i in report["instances"]] == [(APP, 2, [11, 12], True), (OTHER, 1, [20], False)]
@@ -299,6 +300,8 @@ def test_report_dual_mode_consistent_and_not() -> None:
     assert same["advisory"]["app_id"] == APP
     assert same["holder"] is not None
     assert same["holder"]["pid"] == 13  # the advisory session is the one to show
+    assert same["holder"]["locks"] == ["lease", "advisory"]
+    assert same["holder_app_id"] == APP
     assert same["instances"][0]["holds_advisory"] is True
     other = _lock.build_report(raw(lease(), sessions, {"pid": 20, "application_name": f"Chainlink 1.11.0 |App|{OTHER}"}), 1)
     assert other["consistent"] is False
@@ -313,7 +316,56 @@ def test_report_only_advisory_in_use_is_consistent() -> None:
     assert report["state"] == "absent"
     assert report["advisory"]["held"] is True
     assert report["consistent"] is True
+    # a session that is not a Chainlink instance cannot be the pair's holder
     assert report["holder"] is None
+    assert report["holder_app_id"] is None
+
+
+def test_report_advisorylock_mode_names_the_advisory_holder() -> None:
+    sessions = [
+        session(20, f"Chainlink 1.2.1 |App|{OTHER}", "2025-11-27T05:00:00+00:00"),
+        session(21, f"Chainlink 1.2.1 |App|{OTHER}", "2025-11-27T05:00:02+00:00", addr="10.0.0.2"),
+        session(30, f"Chainlink 1.2.1 |App|{APP}", "2025-11-27T05:01:00+00:00"),
+    ]
+    # an expired lease row left from an earlier lease-mode run does not count
+    report = _lock.build_report(raw(lease(APP, remaining=-30), sessions, {"pid": 21, "application_name": f"Chainlink 1.2.1 |App|{OTHER}"}), 1)
+    assert report["state"] == "expired"
+    assert report["holder_app_id"] == OTHER
+    assert report["holder"] == {
+        "app_id": OTHER,
+        "version": "1.2.1",
+        "application_name": f"Chainlink 1.2.1 |App|{OTHER}",
+        "client_addr": "10.0.0.2",
+        "pid": 21,  # the session holding the key, not the oldest
+        "backend_start": "2025-11-27T05:00:02+00:00",
+        "locks": ["advisory"],
+    }
+    assert report["consistent"] is True
+    assert [(i["app_id"], i["holds_lease"], i["holds_advisory"]) for i in report["instances"]] == [(OTHER, False, True), (APP, False, False)]
+
+
+def test_report_advisory_holder_with_a_cut_name_is_a_prefix() -> None:
+    version = "1.2.1-beta.20251020.abcdefabcdef"
+    report = _lock.build_report(raw(None, [session(20, chainlink_name(version, OTHER))], {"pid": 20, "application_name": chainlink_name(version, OTHER)}), 1)
+    assert OTHER.startswith(report["holder_app_id"]) and report["holder_app_id"] != OTHER
+    assert _lock.wait_satisfied("holder", report, OTHER)
+    assert not _lock.wait_satisfied("holder_changed", report, OTHER)
+    assert _lock.wait_satisfied("holder_changed", report, APP)
+
+
+@pytest.mark.parametrize(
+    ("valid", "client_id", "advisory_held", "advisory_app_id", "app_id", "expected"),
+    [
+        (True, APP, True, APP, APP, ["lease", "advisory"]),
+        (True, APP, False, None, APP, ["lease"]),
+        (False, APP, True, APP, APP, ["advisory"]),
+        (True, APP, True, OTHER, APP, ["lease"]),
+        (True, APP, True, OTHER, OTHER, ["advisory"]),
+        (False, None, False, None, APP, []),
+    ],
+)
+def test_held_locks(valid: bool, client_id: str | None, advisory_held: bool, advisory_app_id: str | None, app_id: str, expected: list[str]) -> None:
+    assert _lock.held_locks(valid, client_id, advisory_held, advisory_app_id, app_id) == expected
 
 
 def test_outdated_instances() -> None:
@@ -351,6 +403,13 @@ PAIR = [session(11, f"Chainlink 2.29.0 |App|{APP}"), session(20, f"Chainlink 2.2
         ("holder_changed", lease(), None, OTHER, None, True),
         ("holder_changed", lease(), None, APP, None, False),
         ("holder_changed", lease(OTHER, remaining=-1), None, APP, None, False),  # expired is not a new holder
+        # 1.x advisorylock mode: no valid lease, the advisory key's session is the holder
+        ("held", None, {"pid": 20, "application_name": f"Chainlink 2.28.0 |App|{OTHER}"}, None, None, True),
+        ("holder", None, {"pid": 20, "application_name": f"Chainlink 2.28.0 |App|{OTHER}"}, OTHER, "2.28.0", True),
+        ("holder", lease(remaining=-1), {"pid": 20, "application_name": f"Chainlink 2.28.0 |App|{OTHER}"}, APP, None, False),
+        ("holder_changed", None, {"pid": 20, "application_name": f"Chainlink 2.28.0 |App|{OTHER}"}, APP, None, True),
+        ("holder_changed", None, {"pid": 20, "application_name": f"Chainlink 2.28.0 |App|{OTHER}"}, OTHER, None, False),
+        ("holder_changed", None, None, APP, None, False),
         ("connected", None, None, OTHER, None, True),
         ("connected", None, None, None, "2.28.0", True),
         ("connected", None, None, OTHER, "2.29.0", False),

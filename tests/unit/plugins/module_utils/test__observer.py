@@ -11,10 +11,12 @@ import pytest
 
 from ansible_collections.nodeops.chainlink.plugins.module_utils._observer import (
     ChangeRecorder,
+    advisory_transitions,
     db_key,
     db_timeline,
     http_budget,
     lease_holder,
+    lease_in_use,
     lease_transitions,
     node_rate_limit,
     readiness,
@@ -94,6 +96,53 @@ def test_timeline_segments_holder_and_advisory() -> None:
     assert [(s["holder"], s["advisory"]) for s in segments] == [(A, A), (None, A), (None, None), (B, None), (B, B)]
     assert segments[0]["seconds"] == 1.0
     assert segments[0]["version"] == "2.29.0"
+
+
+def adv(now: float, holder: str | None, inst: dict[str, str]) -> dict[str, t.Any]:
+    """A 1.x advisorylock-mode sample: no lease row, the advisory holder and the connected instances."""
+    return db(now, adv=[holder] if holder else [], inst=inst)
+
+
+BOTH = {A: "1.2.0", B: "1.2.1"}
+
+
+def test_advisorylock_timeline_holder_is_the_advisory_holder() -> None:
+    records = [adv(0.0, A, BOTH), adv(1.0, None, {B: "1.2.1"}), adv(1.4, B, {B: "1.2.1"})]
+    assert not lease_in_use(records)
+    assert [(s["holder"], s["advisory"], s["version"]) for s in db_timeline(records)] == [(A, A, "1.2.0"), (None, None, None), (B, B, "1.2.1")]
+
+
+def test_advisory_transition_after_the_old_session_ended() -> None:
+    records = [adv(0.0, A, BOTH), adv(0.9, A, BOTH), adv(0.95, None, {B: "1.2.1"}), adv(1.5, None, {B: "1.2.1"}), adv(1.55, B, {B: "1.2.1"})]
+    (tr,) = advisory_transitions(records)
+    assert (tr["lock"], tr["from"], tr["to"], tr["from_version"], tr["to_version"]) == ("advisory", A, B, "1.2.0", "1.2.1")
+    assert (tr["released"], tr["released_at"], tr["first_seen_at"], tr["exact"]) == ("session_ended", 0.95, 1.55, False)
+    assert tr["lease_gap"] == pytest.approx(0.65)
+
+
+def test_advisory_transition_while_the_old_instance_is_still_connected_is_an_unlock() -> None:
+    (tr,) = advisory_transitions([adv(0.0, A, BOTH), adv(0.05, B, BOTH)])
+    assert tr["released"] == "unlocked"
+    assert tr["lease_gap"] == pytest.approx(0.05)
+
+
+def test_advisory_holder_coming_back_is_no_transition() -> None:
+    assert advisory_transitions([adv(0.0, A, BOTH), adv(0.5, None, BOTH), adv(1.0, A, BOTH)]) == []
+
+
+def test_summary_names_the_lock_handed_over() -> None:
+    advisory_only = summarize([adv(0.0, A, BOTH), adv(0.5, None, {B: "1.2.1"}), adv(1.0, B, {B: "1.2.1"})], DUR)
+    assert advisory_only["lock"] == ["advisory"]
+    assert advisory_only["lock_gaps"] == advisory_only["advisory_gaps"] == [1.0]
+    assert advisory_only["lease_gaps"] == []
+    assert [tr["lock"] for tr in advisory_only["transitions"]] == ["advisory"]
+    # dual mode: the lease (graceful, 0.3 s) and then the advisory lock moved; the lease decides
+    dual = summarize([db(0.0, A, 10.0, adv=[A]), db(0.5, A, 0.5, adv=[A]), db(0.8, B, 10.8, adv=[A]), db(1.0, B, 11.0, adv=[B])], DUR)
+    assert dual["lock"] == ["lease", "advisory"]
+    assert dual["lock_gaps"] == dual["lease_gaps"] == [0.3]
+    assert [tr["lock"] for tr in dual["transitions"]] == ["lease"]
+    lease_only = summarize([db(0.0, A, 10.0), db(0.5, A, 0.5), db(0.8, B, 10.8)], DUR)
+    assert (lease_only["lock"], lease_only["advisory_gaps"]) == (["lease"], [])
 
 
 # -- transitions ----------------------------------------------------------------------------------------------------
