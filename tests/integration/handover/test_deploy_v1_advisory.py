@@ -22,7 +22,7 @@ FOREIGN = str(uuid.uuid4())
 
 @pytest.fixture(scope="module")
 def lab(handover_pg: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[HandoverLab]:
-    lab = HandoverLab(handover_pg, tmp_path_factory.mktemp("v1-advisory"), name="hovt-v1-adv", ports=(16854, 16855))
+    lab = HandoverLab(handover_pg, tmp_path_factory.mktemp("v1-advisory"), name="hovt-v1-adv", ports=(16856, 16857))
     lab.write_inventory(VERSION, {"chainlink_locking_mode": "advisorylock"})
     handover_pg.execute(f'DROP DATABASE IF EXISTS "{lab.db}" WITH (FORCE)')
     handover_pg.execute(f'CREATE DATABASE "{lab.db}"')
