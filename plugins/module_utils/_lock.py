@@ -224,6 +224,19 @@ def build_instances(
     return instances
 
 
+def _holder_entry(app_id: str, application_name: t.Any, session: t.Mapping[str, t.Any], pid: t.Any) -> dict[str, t.Any]:
+    """The holder as the report gives it: its app ID, version and the session that holds the lock."""
+    name = parse_application_name(application_name)
+    return {
+        "app_id": app_id,
+        "version": name.version if name else None,
+        "application_name": application_name,
+        "client_addr": session.get("client_addr"),
+        "pid": pid,
+        "backend_start": session.get("backend_start"),
+    }
+
+
 def build_report(raw: t.Mapping[str, t.Any], advisory_lock_id: int) -> dict[str, t.Any]:
     """The module's result (without waited/wait_for/queries) from the observer query's JSON document.
 
@@ -276,28 +289,12 @@ def build_report(raw: t.Mapping[str, t.Any], advisory_lock_id: int) -> dict[str,
             # holding the advisory lock (dual mode), else the oldest one (the node opens its lock connections first).
             chosen = next((s for s in own if advisory_pid is not None and s.get("pid") == advisory_pid), None)
             chosen = chosen or min(own, key=lambda s: (s.get("backend_start") or "~", s.get("pid") or 0))
-            name = parse_application_name(chosen.get("application_name"))
-            holder = {
-                "app_id": client_id,
-                "version": name.version if name else None,
-                "application_name": chosen.get("application_name"),
-                "client_addr": chosen.get("client_addr"),
-                "pid": chosen.get("pid"),
-                "backend_start": chosen.get("backend_start"),
-            }
+            holder = _holder_entry(client_id, chosen.get("application_name"), chosen, chosen.get("pid"))
 
     if holder is None and not valid and advisory_row is not None and advisory_app_id:
         # advisorylock mode (1.x): no lease, the session holding the advisory key is the holder
         session: t.Mapping[str, t.Any] = next((s for s in sessions if s.get("pid") == advisory_pid), {})
-        name = parse_application_name(advisory_row.get("application_name"))
-        holder = {
-            "app_id": advisory_app_id,
-            "version": name.version if name else None,
-            "application_name": advisory_row.get("application_name"),
-            "client_addr": session.get("client_addr"),
-            "pid": advisory_pid,
-            "backend_start": session.get("backend_start"),
-        }
+        holder = _holder_entry(advisory_app_id, advisory_row.get("application_name"), session, advisory_pid)
     if holder is not None:
         holder["locks"] = held_locks(valid, client_id, advisory_row is not None, advisory_app_id, holder["app_id"])
 

@@ -324,7 +324,7 @@ def test_report_only_advisory_in_use_is_consistent() -> None:
 def test_report_advisorylock_mode_names_the_advisory_holder() -> None:
     sessions = [
         session(20, f"Chainlink 1.2.1 |App|{OTHER}", "2025-11-27T05:00:00+00:00"),
-        session(21, f"Chainlink 1.2.1 |App|{OTHER}", "2025-11-27T05:00:02+00:00", addr="10.0.0.2"),
+        session(21, f"Chainlink 1.2.1 |App|{OTHER}", "2025-11-27T05:00:02+00:00", addr="127.0.0.2"),
         session(30, f"Chainlink 1.2.1 |App|{APP}", "2025-11-27T05:01:00+00:00"),
     ]
     # an expired lease row left from an earlier lease-mode run does not count
@@ -335,7 +335,7 @@ def test_report_advisorylock_mode_names_the_advisory_holder() -> None:
         "app_id": OTHER,
         "version": "1.2.1",
         "application_name": f"Chainlink 1.2.1 |App|{OTHER}",
-        "client_addr": "10.0.0.2",
+        "client_addr": "127.0.0.2",
         "pid": 21,  # the session holding the key, not the oldest
         "backend_start": "2025-11-27T05:00:02+00:00",
         "locks": ["advisory"],
