@@ -7,13 +7,18 @@
 The plan is computed from the observed state every time (never from a record of a previous run), so running the
 playbook again after an interruption carries on where the pair is, and a pair that is already done gets no step.
 
-State in: ``{"instances": {name: {"state": s, "version": v}}, "db_version": v}`` where ``s`` is
+State in: ``{"instances": {name: {"state": s, "version": v, "changes": [...]}}, "db_version": v}`` where ``s`` is
 ``active`` (holds the lock), ``waiting`` (running, connected, waiting for the lock), ``stopped``, ``absent`` or
-``unknown`` (running but neither waiting nor holding: starting, crash-looping, misconfigured).
+``unknown`` (running but neither waiting nor holding: starting, crash-looping, misconfigured), and ``changes`` names
+what of a running instance differs from the inventory (settings, files, environment; empty or missing: nothing).
+
+An instance is where an upgrade or a reconfiguration wants it when it runs the target version with no changes
+pending; ``reconfigure`` is an upgrade to the version the active instance runs, so only the settings move.
 
 Steps out, in order:
-``{"action": "start", "instance": X, "version": V, "restart": bool}``
-    (re)deploy X on V and prove it is connected and waiting (``restart``: it runs the same version but is not waiting).
+``{"action": "start", "instance": X, "version": V, "restart": bool, "changes": [...]}``
+    (re)deploy X on V and prove it is connected and waiting (``restart``: it runs the same version but is not waiting
+    or its settings change; ``changes``: the settings it is restarted with, by name).
 ``{"action": "handover", "from": A, "to": B}``
     stop A gracefully and prove that B took the lock, booted and answers /readyz.
 """
@@ -40,9 +45,20 @@ def _versions_equal(left: str | None, right: str | None) -> bool:
         return left == right
 
 
+def _changes(info: t.Mapping[str, t.Any]) -> list[str]:
+    return [str(c) for c in info.get("changes") or []]
+
+
+def _current(info: t.Mapping[str, t.Any], version: str) -> bool:
+    """Runs ``version`` with the inventory's settings."""
+    return _versions_equal(info.get("version"), version) and not _changes(info)
+
+
 def _start(instance: str, version: str, info: t.Mapping[str, t.Any], why: str, phase: str = "start_standby") -> dict[str, t.Any]:
     restart = info.get("state") in ("unknown", "waiting", "active") and _versions_equal(info.get("version"), version)
-    return {"action": "start", "phase": phase, "instance": instance, "version": version, "restart": bool(restart), "why": why}
+    step = {"action": "start", "phase": phase, "instance": instance, "version": version, "restart": bool(restart), "why": why}
+    step["changes"] = _changes(info)
+    return step
 
 
 def _handover(frm: str, to: str, why: str, phase: str = "takeover") -> dict[str, t.Any]:
@@ -92,18 +108,36 @@ def plan_upgrade(
             " boot, so this downgrade cannot be handed over. Choose a version >= the database's, or restore a backup taken before that upgrade"
         )
     steps: list[dict[str, t.Any]] = []
-    if not (inst[other]["state"] == "waiting" and _versions_equal(inst[other].get("version"), version)):
-        steps.append(_start(other, version, inst[other], f"the standby must wait on {version} before the active one is stopped"))
-    if not _versions_equal(inst[active].get("version"), version):
-        steps.append(_handover(active, other, f"{active} runs {inst[active].get('version')}, not {version}"))
+    if not (inst[other]["state"] == "waiting" and _current(inst[other], version)):
+        why = f"the standby must wait on {version}{_with(inst[other])} before the active one is stopped"
+        steps.append(_start(other, version, inst[other], why))
+    if not _current(inst[active], version):
+        why = f"{active} runs {inst[active].get('version')}, not {version}"
+        if _versions_equal(inst[active].get("version"), version):
+            why = f"{active} runs settings that differ from the inventory"
+        steps.append(_handover(active, other, why))
         if restart_old:
-            steps.append(_start(active, version, {"state": "stopped"}, f"{active} comes back on {version} as the standby", "restart_old"))
+            stopped = {"state": "stopped", "changes": _changes(inst[active])}
+            steps.append(_start(active, version, stopped, f"{active} comes back on {version}{_with(inst[active])} as the standby", "restart_old"))
         active, other = other, active
     if hand_back and active != preferred:
         steps.append(_handover(active, preferred, f"hand the lock back to the preferred instance {preferred}", "hand_back"))
         if restart_old:
             steps.append(_start(active, version, {"state": "stopped"}, f"{active} comes back as the standby", "restart_old"))
     return steps
+
+
+def _with(info: t.Mapping[str, t.Any]) -> str:
+    return " with the inventory's settings" if _changes(info) else ""
+
+
+def plan_reconfigure(state: t.Mapping[str, t.Any], preferred: str = "primary", hand_back: bool = True, restart_old: bool = True) -> list[dict[str, t.Any]]:
+    """Steps that restart both instances with the inventory's settings on the version the active one runs, lock handed over."""
+    active, _, inst = _check(state, preferred)
+    version = inst[active].get("version")
+    if not version or parse_version(str(version)) is None:
+        raise PlanError(f"the version of the active instance {active} is unknown (no version label or tag on its container)")
+    return plan_upgrade(state, str(version), preferred, hand_back, restart_old)
 
 
 def plan_switchover(state: t.Mapping[str, t.Any], direction: str = "over", preferred: str = "primary", restart_old: bool = True) -> list[dict[str, t.Any]]:
@@ -124,7 +158,8 @@ def plan_switchover(state: t.Mapping[str, t.Any], direction: str = "over", prefe
         steps.append(_start(target, version, inst[target], f"{target} must wait on {version} before {active} is stopped"))
     steps.append(_handover(active, target, f"move the lock to {target} ({direction})"))
     if restart_old:
-        steps.append(_start(active, version, {"state": "stopped"}, f"{active} comes back as the standby", "restart_old"))
+        stopped = {"state": "stopped", "changes": _changes(inst[active])}
+        steps.append(_start(active, version, stopped, f"{active} comes back{_with(inst[active])} as the standby", "restart_old"))
     return steps
 
 
@@ -143,10 +178,12 @@ def plan(
             if not version:
                 raise PlanError("an upgrade needs the target version: -e chainlink_version=<version>")
             steps = plan_upgrade(state, version, preferred, hand_back, restart_old)
+        elif action == "reconfigure":
+            steps = plan_reconfigure(state, preferred, hand_back, restart_old)
         elif action == "switchover":
             steps = plan_switchover(state, direction, preferred, restart_old)
         else:
-            raise PlanError(f"handover_action '{action}' is not one of upgrade, switchover")
+            raise PlanError(f"handover_action '{action}' is not one of upgrade, reconfigure, switchover")
     except PlanError as exc:
         return {"steps": [], "done": False, "error": str(exc)}
     return {"steps": steps, "done": not steps, "error": None}

@@ -168,3 +168,83 @@ def test_failback_after_the_primary_was_killed(pair: HandoverLab) -> None:
     # Nothing is left to do: a second failback changes nothing.
     again = switchover(pair, "-e", "direction=back")
     assert "changed=0" in again.stdout and pair.latest_report("switchover")["steps"] == []
+
+
+# A configuration change as operators make it: the log level and one web server setting, first with a typo the node
+# refuses at boot, then corrected.
+TYPO = {"chainlink_log_level": "debug", "chainlink_config_extra": {"WebServer": {"HTTPWriteTimout": "20s"}}}
+FIXED = {"chainlink_log_level": "debug", "chainlink_config_extra": {"WebServer": {"HTTPWriteTimeout": "20s"}}}
+
+
+def flat(text: str) -> str:
+    """Ansible's output with the callback's line wrapping undone."""
+    return " ".join(text.split())
+
+
+def config_text(lab: HandoverLab, role: str) -> str:
+    return (lab.workdir / "cfg" / lab.docker_hosts[role] / lab.containers[role] / "config.toml").read_text()
+
+
+def test_configuration_change_rolled_out_through_the_handover(pair: HandoverLab) -> None:
+    first_primary = in_normal_operation(pair)
+    started = {role: pair.inspect(role)["State"]["StartedAt"] for role in pair.containers}
+    pair.write_inventory(VERSION, TYPO)
+
+    # deploy.yml refuses to restart the running pair, names what differs and the command that rolls it out.
+    refused = pair.playbook("deploy.yml", timeout=RUN_TIMEOUT)
+    assert refused.returncode != 0
+    assert "config.toml: Log.Level" in flat(refused.stdout) and "config.toml: WebServer.HTTPWriteTimout" in flat(refused.stdout)
+    assert "playbooks/reconfigure.yml" in flat(refused.stdout) and "Nothing was changed" in flat(refused.stdout)
+    # status.yml flags it, by name, and --check prints per instance what differs and the steps, changing nothing.
+    status = pair.playbook("status.yml", timeout=RUN_TIMEOUT)
+    assert status.returncode == 0 and "settings_differ" in status.stdout, status.stdout[-3000:]
+    assert "primary differs from the inventory: config.toml: Log.Level; config.toml: WebServer.HTTPWriteTimout" in flat(status.stdout)
+    check = pair.playbook("reconfigure.yml", "--check", timeout=RUN_TIMEOUT)
+    assert check.returncode == 0, check.stdout[-4000:]
+    for role in ("primary", "secondary"):
+        assert f"{role} differs from the inventory: config.toml: Log.Level; config.toml: WebServer.HTTPWriteTimout" in flat(check.stdout)
+    assert f"1. restart secondary ({pair.containers['secondary']}) on {VERSION} and prove it waits" in flat(check.stdout)
+    assert "the standby must wait on 2.29.0 with the inventory" in flat(check.stdout)  # YAML doubles the apostrophe
+    assert {role: pair.inspect(role)["State"]["StartedAt"] for role in pair.containers} == started
+
+    with pair.producer() as producer, observe(pair) as obs:
+        # The typo: the standby refuses to boot with it; it is stopped, the active instance is never touched.
+        broken = pair.playbook("reconfigure.yml", "-e", "handover_standby_timeout=15", timeout=RUN_TIMEOUT)
+        assert broken.returncode != 0
+        assert 'did not reach "waiting"' in broken.stdout and "The active instance was not touched" in broken.stdout
+        assert "with the inventory's changed settings (config.toml: Log.Level; config.toml: WebServer.HTTPWriteTimout)" in flat(broken.stdout)
+        failed = pair.latest_report("reconfigure")
+        assert failed["outcome"] == "failed" and states(failed) == {"primary": "active", "secondary": "stopped"}
+        assert pair.inspect("primary")["State"]["StartedAt"] == started["primary"] and pair.lock()["holder"] == first_primary
+
+        # Corrected: one command restarts the standby with the new settings, hands over, restarts the old one, hands back.
+        pair.write_inventory(VERSION, FIXED)
+        run = pair.playbook("reconfigure.yml", timeout=RUN_TIMEOUT)
+        assert run.returncode == 0, f"reconfigure.yml failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}"
+        report = pair.latest_report("reconfigure")
+    assert report["outcome"] == "ok"
+    assert phases(report) == [
+        "start_standby secondary", "takeover primary->secondary", "restart_old primary", "hand_back secondary->primary", "restart_old secondary",
+    ]  # fmt: skip
+    # What differed, by name: the primary still ran the old settings; the failed run had written the typo to the
+    # stopped secondary's file, so it is named on its way out.
+    wanted = ["config.toml: Log.Level", "config.toml: WebServer.HTTPWriteTimeout"]
+    assert report["state_before"]["instances"]["primary"]["changes"] == wanted
+    assert report["state_before"]["instances"]["secondary"]["changes"] == ["config.toml: WebServer.HTTPWriteTimeout", "config.toml: WebServer.HTTPWriteTimout"]
+    assert [s.get("changes") for s in report["steps"]] == [report["state_before"]["instances"]["secondary"]["changes"], None, wanted, None, []]
+    assert {name: info["changes"] for name, info in report["state_after"]["instances"].items()} == {"primary": [], "secondary": []}
+    assert states(report) == {"primary": "active", "secondary": "waiting"}
+    assert [tr["released"] for tr in report["transitions"]] == ["graceful", "graceful"]
+    # Same version, new settings, in the files both instances run with (restarted since).
+    assert {name: info["version"] for name, info in report["state_after"]["instances"].items()} == {"primary": VERSION, "secondary": VERSION}
+    for role in pair.containers:
+        assert 'Level = "debug"' in config_text(pair, role) and 'HTTPWriteTimeout = "20s"' in config_text(pair, role)
+        assert pair.inspect(role)["State"]["StartedAt"] != started[role]
+    primary = in_normal_operation(pair)
+    obs.assert_never_two_holders()
+    assert obs.holders()[0] == first_primary and obs.holders()[-1] == primary and len(obs.holders()) == 3
+    assert report["two_holders_seen"] is False
+    pair.check_jobs(producer.ids, [failed, report])
+    # status.yml: nothing differs any more.
+    after = pair.playbook("status.yml", timeout=RUN_TIMEOUT)
+    assert after.returncode == 0 and "settings: as in the inventory" in flat(after.stdout) and "settings_differ" not in after.stdout

@@ -91,7 +91,7 @@ def test_the_lab_inventories_are_the_layouts_the_runbook_names() -> None:
 
 def test_every_command_of_the_runbook_passes_the_syntax_check() -> None:
     playbooks = sorted(set(re.findall(r"playbooks/(\w+\.yml)", RUNBOOK.read_text())))
-    assert {"status.yml", "upgrade.yml", "switchover.yml", "deploy.yml"} <= set(playbooks)
+    assert {"status.yml", "upgrade.yml", "switchover.yml", "deploy.yml", "reconfigure.yml"} <= set(playbooks)
     for playbook in playbooks:
         run = subprocess.run(
             [str(VENV_BIN / "ansible-playbook"), "--syntax-check", "-i", str(ROOT / "lab" / "inventory"), str(ROOT / "playbooks" / playbook)],

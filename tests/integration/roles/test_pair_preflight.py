@@ -272,7 +272,9 @@ def test_running_pair_is_left_alone_when_its_inventory_changes(good_pair: tuple[
     assert run.rc != 0
     assert "is running and its inventory differs from it" in message, message
     assert "files config.toml" in message and "container settings" in message and "image" in message, message
-    assert "use playbooks/upgrade.yml" in message and "Nothing was changed" in message, message
+    # what differs is named (the key, never its value), and so is the command that rolls it out
+    assert "config.toml: Database.Lock.LeaseDuration" in message and "4s" not in message, message
+    assert "playbooks/reconfigure.yml" in message and "use playbooks/upgrade.yml" in message and "Nothing was changed" in message, message
     assert snapshot(pair, work / "config") == before
 
     # back to the deployed inventory: accepted, and nothing changes

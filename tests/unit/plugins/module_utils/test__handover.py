@@ -164,3 +164,75 @@ def test_filter_rejects_a_non_dict_state() -> None:
 
     with pytest.raises(AnsibleFilterError, match="expects the pair state as a dict, got list"):
         handover_plan([], "upgrade", version=V1)
+
+
+def drifted(state: dict[str, t.Any], **changes: list[str]) -> dict[str, t.Any]:
+    """``state`` with the named instances' settings differing from the inventory."""
+    for name, names in changes.items():
+        state["instances"][name]["changes"] = names
+    return state
+
+
+LEVEL = ["config.toml: Log.Level"]
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        # Both differ: the whole handover, on the version the active one runs.
+        (
+            drifted(pair(("active", V1), ("waiting", V1)), primary=LEVEL, secondary=LEVEL),
+            [f"restart secondary@{V1}", "primary->secondary", f"start primary@{V1}", "secondary->primary", f"start secondary@{V1}"],
+        ),
+        # Interrupted after the standby was restarted with the new settings: carry on with the handover.
+        (
+            drifted(pair(("active", V1), ("waiting", V1)), primary=LEVEL),
+            ["primary->secondary", f"start primary@{V1}", "secondary->primary", f"start secondary@{V1}"],
+        ),
+        # Only the standby differs: restart it, the active one is not touched.
+        (drifted(pair(("active", V1), ("waiting", V1)), secondary=LEVEL), [f"restart secondary@{V1}"]),
+        # The secondary active (after a failover): reconfigure on its version, the lock back to the primary.
+        (
+            drifted(pair(("stopped", V1), ("active", V1)), secondary=LEVEL),
+            [f"start primary@{V1}", "secondary->primary", f"start secondary@{V1}"],
+        ),
+        # Nothing differs: nothing to do.
+        (pair(("active", V1), ("waiting", V1)), []),
+        # A split pair after a failed upgrade: the version the active one runs is kept.
+        (
+            drifted(pair(("active", V0), ("waiting", V1)), primary=LEVEL),
+            [f"start secondary@{V0}", "primary->secondary", f"start primary@{V0}", "secondary->primary", f"start secondary@{V0}"],
+        ),
+    ],
+)
+def test_reconfigure_restarts_every_instance_whose_settings_differ_on_the_active_version(state: dict[str, t.Any], expected: list[str]) -> None:
+    result = plan(state, "reconfigure")
+    assert result["error"] is None
+    assert short(result["steps"]) == expected
+    assert result["done"] is (expected == [])
+
+
+def test_reconfigure_steps_carry_the_changes_and_say_them() -> None:
+    state = drifted(pair(("active", V1), ("waiting", V1)), primary=LEVEL, secondary=["env: LOG_LEVEL"])
+    steps = plan(state, "reconfigure")["steps"]
+    assert steps[0]["changes"] == ["env: LOG_LEVEL"] and steps[0]["restart"] is True
+    assert steps[2]["instance"] == "primary" and steps[2]["changes"] == LEVEL
+    assert steps[1]["why"] == "primary runs settings that differ from the inventory"
+    lines = describe(steps, state["instances"])
+    assert lines[0] == (
+        "1. restart secondary (p-secondary) on 2.29.0 and prove it waits for the lock"
+        " - the standby must wait on 2.29.0 with the inventory's settings before the active one is stopped"
+    )
+
+
+def test_upgrade_on_the_running_version_rolls_out_changed_settings() -> None:
+    state = drifted(pair(("active", V1), ("waiting", V1)), primary=LEVEL, secondary=LEVEL)
+    assert short(plan(state, "upgrade", version=V1)["steps"]) == short(plan(state, "reconfigure")["steps"])
+    # a new version restarts both anyway; the settings ride along
+    assert short(plan(state, "upgrade", version="2.30.0")["steps"])[0] == "start secondary@2.30.0"
+
+
+def test_reconfigure_refuses_a_pair_without_holder_or_version() -> None:
+    assert "no instance of the pair holds the lock" in plan(drifted(pair(("stopped", V1), ("stopped", V1)), primary=LEVEL), "reconfigure")["error"]
+    assert "version of the active instance primary is unknown" in plan(pair(("active", None), ("waiting", V1)), "reconfigure")["error"]
+    assert "not one of upgrade, reconfigure, switchover" in plan(pair(("active", V1), ("waiting", V1)), "rollout")["error"]
