@@ -475,6 +475,29 @@ def legacy_env_problems(env: t.Any, config_format: str) -> list[str]:
     ]
 
 
+# -- logging --------------------------------------------------------------------------------------------------------
+
+# The collection proves every step from info-level lines (the standby's waiting line, "Chainlink booted"); a higher
+# level hides them, and every proof would time out with the node working fine.
+PROVABLE_LOG_LEVELS = ("debug", "info")
+
+
+def log_level_problems(log_level: t.Any, config_format: str, config_extra: t.Any = None, env_extra: t.Any = None) -> list[str]:
+    """The node's effective log level (chainlink_config_extra Log.Level, 1.x LOG_LEVEL in the environment, or
+    node_log_level) when it hides the lines the proofs read."""
+    level, source = log_level, "chainlink_log_level (node_log_level)"
+    if config_format == "toml" and _lookup(config_extra, ("Log", "Level")) is not None:
+        level, source = _lookup(config_extra, ("Log", "Level")), "chainlink_config_extra Log.Level"
+    elif config_format == "env" and isinstance(env_extra, t.Mapping) and env_extra.get("LOG_LEVEL") not in (None, ""):
+        level, source = env_extra["LOG_LEVEL"], "chainlink_env_extra LOG_LEVEL"
+    if str(level).strip().lower() in PROVABLE_LOG_LEVELS:
+        return []
+    return [
+        f"{source} is '{level}': the node then hides the info-level lines every step is proven with (the standby's"
+        " waiting line, 'Chainlink booted'), so no start could be proven: set it to info (the node's default) or debug"
+    ]
+
+
 # -- one instance ---------------------------------------------------------------------------------------------------
 
 
@@ -490,6 +513,7 @@ def node_problems(settings: t.Mapping[str, t.Any]) -> list[str]:
         config_format,
     )
     problems += legacy_env_problems(settings.get("env_extra"), config_format)
+    problems += log_level_problems(settings.get("log_level", "info"), config_format, settings.get("config_extra"), settings.get("env_extra"))
     problems += stop_timeout_problems(
         settings.get("stop_timeout"),
         str(settings.get("stop_timeout_name") or "node_stop_timeout"),

@@ -158,3 +158,30 @@ def test_legacy_list_holds_the_real_variables() -> None:
         assert name in _node_rules.LEGACY_ENV
     assert "CL_DATABASE_URL" not in _node_rules.LEGACY_ENV
     assert len(_node_rules.LEGACY_ENV) == 236  # every name of the v2.x file
+
+
+@pytest.mark.parametrize(
+    ("changes", "source"),
+    [
+        ({"log_level": "warn"}, "chainlink_log_level (node_log_level) is 'warn'"),
+        ({"log_level": "info", "config_extra": {"Log": {"Level": "error"}}}, "chainlink_config_extra Log.Level is 'error'"),
+        ({"config_format": "env", "log_level": "debug", "env_extra": {"LOG_LEVEL": "crit"}}, "chainlink_env_extra LOG_LEVEL is 'crit'"),
+    ],
+)
+def test_a_log_level_that_hides_the_proven_lines_is_refused_wherever_it_is_set(changes: dict[str, t.Any], source: str) -> None:
+    found = problems(**changes)
+    assert len(found) == 1 and found[0].startswith(source), found
+    assert "set it to info (the node's default) or debug" in found[0]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"log_level": "debug"},
+        {"log_level": "INFO"},
+        {"log_level": "warn", "config_extra": {"Log": {"Level": "info"}}},
+        {"config_format": "env", "log_level": "info"},
+    ],
+)
+def test_info_and_debug_keep_the_proofs_visible(changes: dict[str, t.Any]) -> None:
+    assert problems(**changes) == []
