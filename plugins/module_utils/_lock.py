@@ -10,6 +10,8 @@ Facts used here (see docs of the node, chainlink-node.md sections 3 and 4):
   characters, so the app ID may be a prefix only;
 - the lease row's client_id is that same app ID;
 - the advisory key is one bigint, seen in pg_locks as classid (high 32 bits) and objid (low 32 bits), objsubid 1.
+
+The one statement that reads the lock state (``lock_statement``) is built here too, for lock_info and lock_observer alike.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import typing as t
 import uuid
 
 DEFAULT_LEASE_TABLE = "lease_lock"
+VERSIONS_TABLE = "node_versions"
 DEFAULT_ADVISORY_LOCK_ID = 1027321974924625846
 APPLICATION_NAME_PREFIX = "Chainlink "
 APPLICATION_NAME_MAX = 63  # PostgreSQL's NAMEDATALEN - 1; the node cuts its name to this length itself
@@ -76,6 +79,85 @@ def normalize_app_id(value: str) -> str:
         return str(uuid.UUID(str(value).strip()))
     except ValueError:
         raise ValueError(f"app_id '{value}' is not a UUID; give the node's app ID as logged in its appID field or as lease_lock.client_id") from None
+
+
+# -- the lock query -------------------------------------------------------------------------------------------------
+
+
+def quote_identifier(name: str) -> str:
+    """One SQL identifier in double quotes, embedded quotes doubled (what psycopg2.sql.Identifier sends)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lock_statement(
+    lease_table: str | t.Sequence[str],
+    advisory_lock_id: int,
+    *,
+    lease: bool = True,
+    versions: bool = False,
+    access: bool = False,
+    epochs: bool = False,
+) -> tuple[str, dict[str, t.Any]]:
+    """The statement reading the lock state as one JSON document (column ``report``), and its arguments.
+
+    lease_table is 'name' or 'schema.name' (or parse_table_name's result); it is validated again here and sent quoted.
+    The document always has ``db_now`` (now()), ``lease_table_exists``, ``lease`` (the row with the latest expiry:
+    client_id, expires_at, remaining_seconds, valid), ``advisory`` (the session holding the single-bigint key:
+    pid, application_name), ``sessions`` (Chainlink sessions by pid: pid, application_name, client_addr,
+    backend_start) and ``db_version``. What else it reads:
+
+    - lease: read the lease row (only once the table exists, else ``lease`` is null);
+    - versions: read the newest node_versions row (only once that table exists and is readable, else ``db_version`` is null);
+    - access: what the login may see (``lease_table_readable``, ``versions_table_exists``, ``versions_table_readable``,
+      ``read_all_stats``, ``login_role``);
+    - epochs: ``db_clock``, the database clock (clock_timestamp()) in epoch seconds, and the lease row's ``expires_epoch``.
+    """
+    parts = parse_table_name(lease_table if isinstance(lease_table, str) else ".".join(lease_table))
+    table_sql = ".".join(quote_identifier(part) for part in parts)
+    classid, objid = split_advisory_key(advisory_lock_id)
+    lease_sql = "NULL::json"
+    if lease:
+        expires_epoch = " 'expires_epoch', extract(epoch FROM expires_at)::float8," if epochs else ""
+        lease_sql = (
+            "(SELECT json_build_object('client_id', client_id, 'expires_at', expires_at,"
+            f"{expires_epoch}"
+            " 'remaining_seconds', extract(epoch FROM expires_at - now()), 'valid', expires_at >= now())"
+            f" FROM {table_sql} ORDER BY expires_at DESC LIMIT 1)"
+        )
+    versions_sql = "NULL::text"
+    if versions:
+        versions_sql = f"(SELECT version::text FROM {quote_identifier(VERSIONS_TABLE)} ORDER BY created_at DESC LIMIT 1)"
+    clock_sql = " 'db_clock', extract(epoch FROM clock_timestamp())::float8," if epochs else ""
+    access_sql = ""
+    if access:
+        access_sql = (
+            " 'lease_table_readable', has_table_privilege(to_regclass(%(lease_table)s)::oid, 'SELECT'),"
+            " 'versions_table_exists', to_regclass(%(versions_table)s) IS NOT NULL,"
+            " 'versions_table_readable', has_table_privilege(to_regclass(%(versions_table)s)::oid, 'SELECT'),"
+            " 'read_all_stats', pg_has_role('pg_read_all_stats', 'USAGE'),"
+            " 'login_role', current_user,"
+        )
+    # A standby never waits inside pg_locks (it uses pg_try_advisory_lock), so a granted row is the holder.
+    statement = (
+        "SELECT json_build_object("
+        "'db_now', now(),"
+        f"{clock_sql}"
+        " 'lease_table_exists', to_regclass(%(lease_table)s) IS NOT NULL,"
+        f"{access_sql}"
+        f" 'lease', {lease_sql},"
+        " 'advisory', (SELECT json_build_object('pid', l.pid, 'application_name', a.application_name)"
+        " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE l.locktype = 'advisory' AND l.database = d.oid AND l.classid::bigint = %(classid)s"
+        " AND l.objid::bigint = %(objid)s AND l.objsubid = 1 AND l.granted LIMIT 1),"
+        " 'sessions', (SELECT coalesce(json_agg(json_build_object('pid', a.pid, 'application_name', a.application_name,"
+        " 'client_addr', host(a.client_addr), 'backend_start', a.backend_start) ORDER BY a.pid), '[]'::json)"
+        " FROM pg_stat_activity a WHERE a.datid = d.oid AND a.application_name LIKE 'Chainlink %%'),"
+        f" 'db_version', {versions_sql}"
+        ") AS report FROM pg_database d WHERE d.datname = current_database()"
+    )
+    # Validated identifiers, so the unquoted dotted form is the same name the statement quotes.
+    arguments = {"lease_table": ".".join(parts), "versions_table": VERSIONS_TABLE, "classid": classid, "objid": objid}
+    return statement, arguments
 
 
 # -- application_name -----------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 # PRIVATE to the collection: no compatibility promise; used by lock_observer, the handover role and its tests.
 """Pure logic of the handover observer: which samples to keep, and what they mean.
 
-The sampler (plugins/modules/lock_observer.py) writes one JSON record per line:
+The sampler (plugins/module_utils/_observer_process.py, started by lock_observer) writes one JSON record per line:
 
 * ``{"k": "db", "t": <wall>, "now": <db clock>, "lease": {"id": <client_id>, "exp": <expires_at>} | null,
   "adv": [<app id or "pid:N">...], "inst": {<app id>: <version>}}``: one database sample (all times are

@@ -345,10 +345,12 @@ import traceback
 import typing as t
 
 from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import (
+    VERSIONS_TABLE,
     WAIT_CONDITIONS,
     build_report,
     describe_state,
     describe_wait,
+    lock_statement,
     normalize_app_id,
     outdated_instances,
     parse_table_name,
@@ -356,20 +358,12 @@ from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import (
     wait_advice,
     wait_satisfied,
 )
-from ansible_collections.nodeops.chainlink.plugins.module_utils._postgres import (
-    PSYCOPG2_IMPORT_ERROR,
-    PostgresClient,
-    PostgresError,
-)
-
-if PSYCOPG2_IMPORT_ERROR is None:
-    from psycopg2 import sql
+from ansible_collections.nodeops.chainlink.plugins.module_utils._postgres import PostgresClient, PostgresError
 
 UNDEFINED_TABLE = "42P01"
 UNDEFINED_COLUMN = "42703"
 INSUFFICIENT_PRIVILEGE = "42501"
 QUERY_CANCELED = "57014"
-VERSIONS_TABLE = "node_versions"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -426,50 +420,16 @@ class LockInspector:
         self._shape = (True, True)
         self._warned: set[str] = set()
 
-    def statement(self, with_lease: bool, with_versions: bool) -> t.Any:
-        lease = sql.SQL("NULL::json")
-        if with_lease:
-            lease = sql.SQL(
-                "(SELECT json_build_object('client_id', client_id, 'expires_at', expires_at,"
-                " 'remaining_seconds', extract(epoch FROM expires_at - now()), 'valid', expires_at >= now())"
-                " FROM {table} ORDER BY expires_at DESC LIMIT 1)"
-            ).format(table=sql.Identifier(*self.params.lease_table))
-        versions = sql.SQL("NULL::text")
-        if with_versions:
-            versions = sql.SQL("(SELECT version::text FROM {table} ORDER BY created_at DESC LIMIT 1)").format(table=sql.Identifier(VERSIONS_TABLE))
-        # A standby never waits inside pg_locks (it uses pg_try_advisory_lock), so a granted row is the holder.
-        return sql.SQL(
-            "SELECT json_build_object("
-            "'db_now', now(),"
-            " 'lease_table_exists', to_regclass(%(lease_table)s) IS NOT NULL,"
-            " 'lease_table_readable', has_table_privilege(to_regclass(%(lease_table)s)::oid, 'SELECT'),"
-            " 'versions_table_exists', to_regclass(%(versions_table)s) IS NOT NULL,"
-            " 'versions_table_readable', has_table_privilege(to_regclass(%(versions_table)s)::oid, 'SELECT'),"
-            " 'read_all_stats', pg_has_role('pg_read_all_stats', 'USAGE'),"
-            " 'login_role', current_user,"
-            " 'lease', {lease},"
-            " 'advisory', (SELECT json_build_object('pid', l.pid, 'application_name', a.application_name)"
-            " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
-            " WHERE l.locktype = 'advisory' AND l.database = d.oid AND l.classid::bigint = %(classid)s"
-            " AND l.objid::bigint = %(objid)s AND l.objsubid = 1 AND l.granted LIMIT 1),"
-            " 'sessions', (SELECT coalesce(json_agg(json_build_object('pid', a.pid, 'application_name', a.application_name,"
-            " 'client_addr', host(a.client_addr), 'backend_start', a.backend_start) ORDER BY a.pid), '[]'::json)"
-            " FROM pg_stat_activity a WHERE a.datid = d.oid AND a.application_name LIKE 'Chainlink %%'),"
-            " 'db_version', {versions}"
-            ") AS report FROM pg_database d WHERE d.datname = current_database()"
-        ).format(lease=lease, versions=versions)
-
-    def _arguments(self) -> dict[str, t.Any]:
-        classid, objid = split_advisory_key(self.params.advisory_lock_id)
-        # Validated identifiers, so the unquoted dotted form is the same name that sql.Identifier quotes below.
-        return {"lease_table": self.params.table_display, "versions_table": VERSIONS_TABLE, "classid": classid, "objid": objid}
+    def statement(self, with_lease: bool, with_versions: bool) -> tuple[str, dict[str, t.Any]]:
+        """The lock query (shared with lock_observer) and its arguments, reading the tables that exist and are readable."""
+        return lock_statement(self.params.lease_table, self.params.advisory_lock_id, lease=with_lease, versions=with_versions, access=True)
 
     def read(self) -> dict[str, t.Any]:
         """The raw JSON document; adapts the statement to which tables exist (and may appear while waiting)."""
         shape = self._shape
         for _attempt in range(3):
             try:
-                rows = self.client.query(self.statement(*shape), self._arguments())
+                rows = self.client.query(*self.statement(*shape))
             except PostgresError as exc:
                 if exc.pgcode in (UNDEFINED_TABLE, INSUFFICIENT_PRIVILEGE) and shape != (False, False):
                     shape = (False, False)  # learn what exists and is readable from the catalog-only form

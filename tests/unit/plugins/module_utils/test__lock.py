@@ -148,6 +148,88 @@ def test_split_advisory_key_rejects_out_of_range(key: int) -> None:
         _lock.split_advisory_key(key)
 
 
+# -- the lock query -------------------------------------------------------------------------------------------------
+
+LEASE_ROW = (
+    "(SELECT json_build_object('client_id', client_id, 'expires_at', expires_at,"
+    " 'remaining_seconds', extract(epoch FROM expires_at - now()), 'valid', expires_at >= now())"
+    ' FROM "lease_lock" ORDER BY expires_at DESC LIMIT 1)'
+)
+
+
+def test_lock_statement_lease_only() -> None:
+    statement, arguments = _lock.lock_statement("lease_lock", _lock.DEFAULT_ADVISORY_LOCK_ID)
+    assert statement.startswith("SELECT json_build_object('db_now', now(), 'lease_table_exists', to_regclass(%(lease_table)s) IS NOT NULL,")
+    assert f"'lease', {LEASE_ROW}," in statement
+    assert statement.endswith(" 'db_version', NULL::text) AS report FROM pg_database d WHERE d.datname = current_database()")
+    # what lock_info alone asks for is left out
+    assert "login_role" not in statement and "node_versions" not in statement and "db_clock" not in statement and "expires_epoch" not in statement
+    assert arguments == {"lease_table": "lease_lock", "versions_table": "node_versions", "classid": 239192036, "objid": 2840971190}
+
+
+def test_lock_statement_advisory_key_is_a_bound_argument() -> None:
+    statement, arguments = _lock.lock_statement("lease_lock", -1)
+    assert (
+        "'advisory', (SELECT json_build_object('pid', l.pid, 'application_name', a.application_name) FROM pg_locks l"
+        " LEFT JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.database = d.oid"
+        " AND l.classid::bigint = %(classid)s AND l.objid::bigint = %(objid)s AND l.objsubid = 1 AND l.granted LIMIT 1)"
+    ) in statement
+    assert (arguments["classid"], arguments["objid"]) == (0xFFFFFFFF, 0xFFFFFFFF)
+    assert "4294967295" not in statement  # the key is sent as an argument, never pasted into the text
+    with pytest.raises(ValueError, match="bigint range"):
+        _lock.lock_statement("lease_lock", 2**63)
+
+
+def test_lock_statement_without_the_lease_table_reads_no_row() -> None:
+    statement, _arguments = _lock.lock_statement("lease_lock", 1, lease=False)
+    assert "'lease', NULL::json," in statement
+    assert '"lease_lock"' not in statement
+
+
+def test_lock_statement_everything_lock_info_reads() -> None:
+    statement, _arguments = _lock.lock_statement("lease_lock", 1, versions=True, access=True)
+    for key in ("lease_table_readable", "versions_table_exists", "versions_table_readable", "read_all_stats", "login_role"):
+        assert f"'{key}', " in statement
+    assert "'db_version', (SELECT version::text FROM \"node_versions\" ORDER BY created_at DESC LIMIT 1)" in statement
+
+
+def test_lock_statement_epochs_for_the_observer() -> None:
+    statement, _arguments = _lock.lock_statement("lease_lock", 1, epochs=True)
+    assert "'db_now', now(), 'db_clock', extract(epoch FROM clock_timestamp())::float8," in statement
+    # the same row as without epochs (latest expiry first), with its expiry in epoch seconds as well
+    assert "'expires_at', expires_at, 'expires_epoch', extract(epoch FROM expires_at)::float8," in statement
+    assert statement.count('FROM "lease_lock" ORDER BY expires_at DESC LIMIT 1') == 1
+
+
+@pytest.mark.parametrize(
+    ("table", "quoted", "regclass"),
+    [
+        ("lease_lock", '"lease_lock"', "lease_lock"),
+        ("CL.Lease_Lock", '"cl"."lease_lock"', "cl.lease_lock"),  # unquoted names fold to lower case, as in SQL
+        (("cl", "lease_lock"), '"cl"."lease_lock"', "cl.lease_lock"),  # parse_table_name's result
+        ("x$1", '"x$1"', "x$1"),
+    ],
+)
+def test_lock_statement_quotes_the_table(table: t.Any, quoted: str, regclass: str) -> None:
+    statement, arguments = _lock.lock_statement(table, 1)
+    assert f" FROM {quoted} ORDER BY expires_at DESC LIMIT 1)" in statement
+    assert arguments["lease_table"] == regclass  # to_regclass() gets it as an argument
+
+
+@pytest.mark.parametrize(
+    "table",
+    ['lease_lock" ; DROP TABLE lease_lock; --', "lease_lock; SELECT 1", ("lease_lock", 'x"y'), "a.b.c", ""],
+)
+def test_lock_statement_refuses_what_is_not_a_plain_name(table: t.Any) -> None:
+    with pytest.raises(ValueError, match="lease_table"):
+        _lock.lock_statement(table, 1)
+
+
+def test_quote_identifier_doubles_quotes() -> None:
+    assert _lock.quote_identifier("lease_lock") == '"lease_lock"'
+    assert _lock.quote_identifier('a"b') == '"a""b"'
+
+
 def test_normalize_app_id() -> None:
     assert _lock.normalize_app_id(APP.upper()) == APP
     assert _lock.normalize_app_id(f" {APP} ") == APP

@@ -12,7 +12,7 @@ import typing as t
 
 import pytest
 
-from ansible_collections.nodeops.chainlink.plugins.module_utils import _postgres
+from ansible_collections.nodeops.chainlink.plugins.module_utils import _lock, _postgres
 from ansible_collections.nodeops.chainlink.plugins.module_utils._postgres import PostgresClient, PostgresError
 from ansible_collections.nodeops.chainlink.plugins.modules import lock_info
 from tests.support.ansible_module import run_module, warning_messages
@@ -29,6 +29,7 @@ class FakeDatabase:
         self.documents = documents
         self.calls = 0
         self.connects = 0
+        self.sent: list[tuple[t.Any, t.Any]] = []
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> FakeDatabase:
         fake = self
@@ -40,6 +41,7 @@ class FakeDatabase:
         def query(client: PostgresClient, statement: t.Any, args: t.Any = None) -> list[dict[str, t.Any]]:
             answer = fake.documents[min(fake.calls, len(fake.documents) - 1)]
             fake.calls += 1
+            fake.sent.append((statement, args))
             client.queries.append(f"statement {fake.calls}")
             if isinstance(answer, PostgresError):
                 client._conn = None
@@ -136,6 +138,16 @@ def test_inspection_result(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result["wait_for"] is None
     assert result["queries"] == ["statement 1"]
     assert result["db_version"] == "2.29.0"
+
+
+def test_inspection_sends_the_shared_lock_statement(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeDatabase([document()]).install(monkeypatch)
+    result = run_module(lock_info.main, args(lease_table="CL.Lease_Lock", advisory_lock_id=-1))
+    assert result.get("failed") is not True, result
+    ((statement, arguments),) = fake.sent
+    assert (statement, arguments) == _lock.lock_statement(("cl", "lease_lock"), -1, lease=True, versions=True, access=True)
+    assert 'FROM "cl"."lease_lock" ORDER BY expires_at DESC LIMIT 1' in statement
+    assert arguments["lease_table"] == "cl.lease_lock"
 
 
 def test_url_password_never_reaches_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
