@@ -133,7 +133,7 @@ def _with(info: t.Mapping[str, t.Any]) -> str:
 
 def plan_reconfigure(state: t.Mapping[str, t.Any], preferred: str = "primary", hand_back: bool = True, restart_old: bool = True) -> list[dict[str, t.Any]]:
     """Steps that restart both instances with the inventory's settings on the version the active one runs, lock handed over."""
-    active, _, inst = _check(state, preferred)
+    active, _other, inst = _check(state, preferred)
     version = inst[active].get("version")
     if not version or parse_version(str(version)) is None:
         raise PlanError(f"the version of the active instance {active} is unknown (no version label or tag on its container)")
