@@ -18,6 +18,9 @@ Facts (read in smartcontractkit/chainlink; see chainlink-node.md section 10):
   listed 1.x variables is present in its environment, even empty.
 - After ShutdownGracePeriod the node still releases its lease, bounded by Database.DefaultQueryTimeout (10 s), before it
   exits: a Docker stop timeout below their sum (plus a margin) can SIGKILL it before the release.
+- Duration settings (LeaseDuration, ShutdownGracePeriod, ...; the 1.x environment's too) are read with Go's
+  time.ParseDuration, which refuses a bare number but 0, and Chainlink's config Duration (MakeDuration) refuses a
+  negative one: parse_duration is the collection's one reader of them (filters duration_seconds, duration_problems).
 
 Every message names the rule and the fix, never a secret's value.
 """
@@ -281,8 +284,12 @@ LEGACY_ENV: frozenset[str] = frozenset(
 # The 1.x environment's name for Database.DefaultQueryTimeout
 LEGACY_QUERY_TIMEOUT_ENV = "DATABASE_DEFAULT_QUERY_TIMEOUT"
 
-_DURATION = re.compile(r"([0-9]*[.]?[0-9]+)(ns|us|µs|ms|s|m|h)")
-_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+# time.ParseDuration's units in nanoseconds (µ is U+00B5 MICRO SIGN, μ U+03BC GREEK SMALL LETTER MU: Go takes both)
+_DURATION_UNITS_NS = {"ns": 1, "us": 1_000, "\u00b5s": 1_000, "\u03bcs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+# One [0-9]*(.[0-9]*)? amount (at least one digit) and the run of non-digits after it (the unit, checked against the map)
+_DURATION_PART = re.compile(r"([0-9]*)(?:[.]([0-9]*))?([^0-9.]*)")
+_DURATION_MAX_NS = (1 << 63) - 1
+_DURATION_FIX = "write it like 10s, 500ms or 1m30s"
 _WHITESPACE = " \t\n\r\v\f"
 
 
@@ -294,17 +301,46 @@ class RuleError(ValueError):
 
 
 def parse_duration(value: t.Any, name: str) -> float:
-    """A Go duration (time.ParseDuration: 10s, 500ms, 1m30s) in seconds; a bare number is taken as seconds."""
-    if isinstance(value, bool):
-        raise RuleError(f"{name} is {value!r}, not a duration: write it like 10s, 500ms or 1m30s")
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value).strip()
-    if re.fullmatch(r"[0-9]*[.]?[0-9]+", text):
-        return float(text)
-    if not text or _DURATION.sub("", text) != "":
-        raise RuleError(f"{name} '{text}' is not a Go duration: write it like 10s, 500ms or 1m30s")
-    return sum(float(amount) * _DURATION_UNITS[unit] for amount, unit in _DURATION.findall(text))
+    """A duration setting as the node reads it, in seconds; RuleError (naming ``name`` and the fix) when the node would not.
+
+    The syntax is Go's time.ParseDuration: ``[-+]?([0-9]*(.[0-9]*)?unit)+`` with units ns, us, µs (or μs), ms, s, m, h,
+    e.g. 10s, 500ms, 1h2m3.5s; no spaces; a bare number is refused, except 0. Chainlink's configuration type
+    (commonconfig.Duration, MakeDuration) also refuses a negative duration. Computed in whole nanoseconds like Go
+    (a fraction below 1 ns is dropped); a total above Go's int64 limit (about 2562047h) is refused.
+    """
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise RuleError(f"{name} is {value!r}, not a duration: {_DURATION_FIX}")
+    text = str(value)
+    body = text[1:] if text[:1] in ("-", "+") else text
+    if body == "0":
+        return 0.0
+    if re.fullmatch(r"[0-9]*[.]?[0-9]+", body):
+        raise RuleError(f"{name} '{text}' has no unit (the node refuses a bare number, only 0 may go without one): write it with a unit, like {body}s")
+    total = 0
+    pos = 0
+    while pos == 0 or pos < len(body):
+        match = _DURATION_PART.match(body, pos)  # always matches (every part is optional), so each pass reads or refuses
+        if match is None or not (match.group(1) or match.group(2)) or match.group(3) not in _DURATION_UNITS_NS:
+            raise RuleError(f"{name} '{text}' is not a Go duration: {_DURATION_FIX}")
+        whole, fraction, size = match.group(1) or "0", match.group(2) or "", _DURATION_UNITS_NS[match.group(3)]
+        total += int(whole) * size + int(fraction or "0") * size // 10 ** len(fraction)
+        if total > _DURATION_MAX_NS:
+            raise RuleError(f"{name} '{text}' is too long for a Go duration (at most about 2562047h): {_DURATION_FIX}")
+        pos = match.end()
+    if text.startswith("-") and total > 0:
+        raise RuleError(f"{name} '{text}' is negative, which the node refuses: {_DURATION_FIX}")
+    return total / 1e9
+
+
+def duration_problems(durations: t.Mapping[str, t.Any]) -> list[str]:
+    """One message per value of ``durations`` (variable name -> duration) that parse_duration refuses."""
+    problems = []
+    for name, value in durations.items():
+        try:
+            parse_duration(value, str(name))
+        except RuleError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def _lookup(tree: t.Any, path: tuple[str, ...]) -> t.Any:

@@ -105,7 +105,10 @@ BAD_CASES: dict[str, tuple[dict[str, t.Any], str]] = {
         {"chainlink_stop_timeout": 20, "chainlink_config_extra": {"Database": {"DefaultQueryTimeout": "30s"}}},
         "+ Database.DefaultQueryTimeout 30s + 5s margin",
     ),
-    "not_a_duration": ({"chainlink_lease_duration": "10 seconds"}, "node_lease_duration is not a Go duration"),
+    "not_a_duration": ({"chainlink_lease_duration": "10 seconds"}, "node_lease_duration '10 seconds' is not a Go duration: write it like 10s"),
+    # the node reads its durations with Go's time.ParseDuration, which refuses a bare number (but 0) and Chainlink a negative
+    "duration_bare_number": ({"chainlink_lease_duration": 10}, "node_lease_duration '10' has no unit (the node refuses a bare number"),
+    "duration_negative": ({"chainlink_advisory_lock_check_interval": "-1s"}, "node_advisory_lock_check_interval '-1s' is negative, which the node refuses"),
     "legacy_env_v2": ({"chainlink_env_extra": {"LEASE_LOCK_DURATION": "10s"}}, "which a TOML-configured node refuses at boot"),
     # not only the lock variables: every name of the real legacy.env
     "legacy_env_any": ({"chainlink_env_extra": {"LOG_LEVEL": "debug", "SECURE_COOKIES": ""}}, "node_env_extra sets LOG_LEVEL, SECURE_COOKIES, which a"),
@@ -346,6 +349,18 @@ def test_handover_refuses_a_stop_timeout_that_kills_before_the_release(good_pair
     assert run.rc != 0
     assert "handover_stop_timeout 12s is below ShutdownGracePeriod 2s + Database.DefaultQueryTimeout (default 10s) 10s + 5s margin" in message
     assert "set chainlink_stop_timeout to at least 17" in message
+    assert snapshot(pair, work / "config") == before
+
+
+def test_handover_refuses_a_lease_duration_without_a_unit(good_pair: tuple[dict[str, t.Any], Path, str]) -> None:
+    """The handover used to read a bare number as seconds; the node refuses it, so the preflight does, naming the fix."""
+    inv, work = good_pair[:2]
+    pair = next(iter(inv["all"]["children"]["chainlink_pairs"]["hosts"]))
+    before = snapshot(pair, work / "config")
+    run = run_playbook("switchover.yml", inv, work, "-e", "chainlink_lease_duration=10", "-e", f"handover_report_dir={work}/reports")
+    message = json.dumps(run.report)
+    assert run.rc != 0
+    assert "chainlink_lease_duration '10' has no unit" in message and "like 10s" in message, message[-2000:]
     assert snapshot(pair, work / "config") == before
 
 

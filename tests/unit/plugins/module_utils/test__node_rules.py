@@ -18,12 +18,13 @@ GOOD_URL = f"postgresql://chainlink:{GOOD}@db.example.org:5432/chainlink?sslmode
 # -- durations ------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "seconds"), [("10s", 10.0), ("500ms", 0.5), ("1m30s", 90.0), ("1.5h", 5400.0), (7, 7.0), ("12", 12.0), ("250us", 0.00025)])
+@pytest.mark.parametrize(("value", "seconds"), [("10s", 10.0), ("500ms", 0.5), ("1m30s", 90.0), ("1.5h", 5400.0), (0, 0.0), ("0", 0.0), ("250us", 0.00025)])
 def test_parse_duration(value: t.Any, seconds: float) -> None:
     assert _node_rules.parse_duration(value, "x") == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("value", ["10 seconds", "", "s", "10x", True, "1m 30s"])
+# the node reads its durations with time.ParseDuration: a bare number (but 0) has no unit, which it refuses
+@pytest.mark.parametrize("value", ["10 seconds", "", "s", "10x", True, "1m 30s", 7, "12", "-5s"])
 def test_parse_duration_refuses_what_go_refuses(value: t.Any) -> None:
     with pytest.raises(_node_rules.RuleError, match="x"):
         _node_rules.parse_duration(value, "x")
