@@ -1,0 +1,95 @@
+# Copyright: contributors to nodeops.chainlink
+# SPDX-License-Identifier: GPL-3.0-or-later
+# ruff: noqa: E402 -- the imports follow DOCUMENTATION, EXAMPLES and RETURN (house style)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: pair_model
+short_description: One Chainlink pair from the inventory, computed once - its instances with every derived value, and its problems
+version_added: 0.1.0
+description:
+  - From a pair's C(chainlink_instances) and its pair-wide defaults, returns the two instances (C(primary) and
+    C(secondary), always both) with their container name, Docker host and Docker URL, HTTP port, readiness URL, config
+    directory, image, version and database URL, and every problem that makes the pair unsafe to deploy or hand over,
+    each naming the fix (never a secret).
+  - The pair and handover roles both read the pair through this filter, so no value of an instance is derived twice.
+positional: pair, image, version, database_url, hosts, http_host
+options:
+  _input:
+    description:
+      - The pair's instances (C(chainlink_instances)) - C(primary) and C(secondary), each with C(docker_host),
+        C(http_port) and optionally C(container_name), C(image), C(version), C(database_url), C(http_host).
+    type: raw
+    required: true
+  pair:
+    description: The pair's name (its inventory host), the prefix of the default container names.
+    type: str
+    required: true
+  image:
+    description: The pair's image (C(chainlink_image)), unless an instance sets its own.
+    type: str
+  version:
+    description: The pair's version (C(chainlink_version)), unless an instance sets its own.
+    type: str
+  database_url:
+    description: The pair's database URL (C(chainlink_database_url)), unless an instance sets its own.
+    type: str
+  hosts:
+    description:
+      - The inventory's hosts and their variables (C(hostvars)); a Docker host's C(chainlink_docker_url) and
+        C(chainlink_config_root) are read from it.
+    type: raw
+  http_host:
+    description: The address the instances' HTTP ports answer on, seen from the controller (an instance's C(http_host) wins).
+    type: str
+    default: 127.0.0.1
+author:
+  - nodeops.chainlink maintainers (@nodeops)
+"""
+
+EXAMPLES = r"""
+---
+- name: Show where the pair's instances run
+  ansible.builtin.debug:
+    msg: "{{ (chainlink_instances | nodeops.chainlink.pair_model(inventory_hostname, chainlink_image, chainlink_version,
+              chainlink_database_url, hostvars)).instances }}"
+"""
+
+RETURN = r"""
+_value:
+  description:
+    - C(name); C(instances) - C(primary) and C(secondary), each with C(role), C(container_name), C(docker_host),
+      C(docker_url), C(http_port) (null when missing or not a port), C(readyz), C(config_dir), C(image), C(version),
+      C(database_url); C(problems) - a list of sentences, empty for a consistent pair.
+  type: dict
+"""
+
+import typing as t
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.nodeops.chainlink.plugins.module_utils._pair import pair_model as _pair_model
+
+
+def pair_model(
+    instances: t.Any,
+    pair: str,
+    image: t.Any = "",
+    version: t.Any = "",
+    database_url: t.Any = "",
+    hosts: t.Any = None,
+    http_host: str = "127.0.0.1",
+) -> dict[str, t.Any]:
+    """The pair of plugins/module_utils/_pair.py."""
+    if not isinstance(pair, str) or not pair:
+        raise AnsibleFilterError(f"pair_model needs the pair's name as its first argument, got {pair!r}")
+    if hosts is not None and not isinstance(hosts, t.Mapping):
+        raise AnsibleFilterError(f"pair_model expects hosts as the inventory's hostvars (a mapping), got {type(hosts).__name__}")
+    defaults = {"image": image, "version": "" if version is None else str(version), "database_url": database_url, "http_host": http_host}
+    return _pair_model(instances, pair, defaults, hosts if hosts is not None else {})
+
+
+class FilterModule:
+    def filters(self) -> dict[str, t.Callable[..., t.Any]]:
+        return {"pair_model": pair_model}

@@ -1,0 +1,126 @@
+# Copyright: contributors to nodeops.chainlink
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE to the collection: no compatibility promise; used by the pair_model filter (pair and handover roles).
+"""One pair as the inventory describes it, computed once: its two instances with every derived value, and the
+problems that make the pair unsafe to deploy or hand over, each with its fix.
+
+The inventory gives, per pair, ``chainlink_instances`` (``primary`` and ``secondary``: ``docker_host``, ``http_port``,
+optionally ``container_name``, ``image``, ``version``, ``database_url``, ``http_host``) and pair-wide defaults; each
+Docker host may set ``chainlink_docker_url`` and ``chainlink_config_root``. Everything the roles need per instance
+(container, Docker host and URL, port, readiness URL, config directory, image, version, database) comes from here.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from urllib.parse import urlsplit
+
+ROLES = ("primary", "secondary")
+DEFAULT_CONFIG_ROOT = "/srv/chainlink"
+# The node's default HTTPS port: a secondary on the same host must not take it (the node binds it when TLS is on)
+NODE_HTTPS_PORT = 6689
+
+
+def _database_where(url: str) -> str:
+    """Host, port and database of a URL, without its credentials (for comparing the two instances' URLs)."""
+    try:
+        parts = urlsplit(url)
+        return f"{parts.hostname}:{parts.port or 5432}{parts.path}"
+    except ValueError:
+        return url.split("@")[-1]
+
+
+def _port(value: t.Any) -> int | None:
+    try:
+        port = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return port if 0 < port < 65536 else None
+
+
+def instance(
+    role: str,
+    spec: t.Mapping[str, t.Any],
+    pair: str,
+    defaults: t.Mapping[str, t.Any],
+    hosts: t.Mapping[str, t.Any],
+) -> dict[str, t.Any]:
+    """One instance with the pair's defaults filled in and its derived values."""
+    docker_host = spec.get("docker_host")
+    host_vars = hosts.get(docker_host) if docker_host is not None and docker_host in hosts else None
+    host_vars = host_vars if isinstance(host_vars, t.Mapping) else {}
+    container = str(spec.get("container_name") or f"{pair}-{role}")
+    port = _port(spec.get("http_port"))
+    http_host = str(spec.get("http_host") or defaults.get("http_host") or "127.0.0.1")
+    return {
+        "role": role,
+        "container_name": container,
+        "docker_host": docker_host,
+        "docker_url": str(host_vars.get("chainlink_docker_url") or ""),
+        "http_port": port,
+        "readyz": f"http://{http_host}:{port}/readyz" if port else None,
+        "config_dir": f"{host_vars.get('chainlink_config_root') or DEFAULT_CONFIG_ROOT}/{container}",
+        "image": str(spec.get("image") or defaults.get("image") or ""),
+        "version": str(spec.get("version") or defaults.get("version") or ""),
+        "database_url": str(spec.get("database_url") or defaults.get("database_url") or ""),
+    }
+
+
+def problems(instances: t.Any, pair: str, model: t.Mapping[str, t.Mapping[str, t.Any]], hosts: t.Mapping[str, t.Any]) -> list[str]:
+    """Every reason the pair cannot be deployed or handed over, each with its fix (never a secret)."""
+    out: list[str] = []
+    if not isinstance(instances, t.Mapping) or sorted(instances) != list(ROLES):
+        found = ", ".join(str(k) for k in instances) if isinstance(instances, t.Mapping) else type(instances).__name__
+        out.append(f"chainlink_instances must define exactly two instances, primary and secondary (found: {found})")
+    p, s = model["primary"], model["secondary"]
+    if p["docker_host"] is None or s["docker_host"] is None:
+        out.append("each instance needs docker_host, the inventory host (group docker_hosts) whose Docker engine runs it")
+    missing = sorted({str(i["docker_host"]) for i in (p, s) if i["docker_host"] is not None and i["docker_host"] not in hosts})
+    if missing:
+        out.append(f"docker_host {', '.join(missing)} is not in the inventory: add it (group docker_hosts) or correct chainlink_instances")
+    if p["http_port"] is None or s["http_port"] is None:
+        out.append("each instance needs http_port (WebServer.HTTPPort / CHAINLINK_PORT), a port number")
+    if not p["database_url"] or not s["database_url"]:
+        out.append(f"the pair has no database URL: set chainlink_database_url for {pair} (an ansible-vault value works)")
+    elif _database_where(p["database_url"]) != _database_where(s["database_url"]):
+        out.append(
+            f"the primary uses database {_database_where(p['database_url'])} but the secondary {_database_where(s['database_url'])}:"
+            " the two instances of a pair must share ONE database, whose lock decides which one is active; give both"
+            " the pair's chainlink_database_url (remove the per-instance database_url)"
+        )
+    shared = p["docker_host"] is not None and p["docker_host"] == s["docker_host"]
+    if shared and p["container_name"] == s["container_name"]:
+        out.append(
+            f"both instances are named {p['container_name']} on Docker host {p['docker_host']}: give them distinct"
+            " container_name values (default: <pair>-primary / <pair>-secondary)"
+        )
+    if shared and p["http_port"] is not None and p["http_port"] == s["http_port"]:
+        suggestion = p["http_port"] + 10 if p["http_port"] + 10 != NODE_HTTPS_PORT else p["http_port"] + 11
+        out.append(
+            f"both instances use HTTP port {p['http_port']} on Docker host {p['docker_host']}, where they share the network:"
+            f" give the secondary another http_port (e.g. {suggestion}; not {NODE_HTTPS_PORT}, the node's default HTTPS port)"
+        )
+    if p["version"] != s["version"] or p["image"] != s["image"]:
+        out.append(
+            f"the primary would run {p['image']}:{p['version']} and the secondary {s['image']}:{s['version']}: a pair runs one"
+            " image and version (changing it is a handover, see playbooks/upgrade.yml); set one chainlink_image /"
+            " chainlink_version for the pair"
+        )
+    return out
+
+
+def pair_model(
+    instances: t.Any,
+    pair: str,
+    defaults: t.Mapping[str, t.Any],
+    hosts: t.Mapping[str, t.Any],
+) -> dict[str, t.Any]:
+    """The pair: ``instances`` (primary and secondary, always both, filled in as far as the inventory allows) and
+    ``problems`` (empty when the pair is consistent)."""
+    specs = instances if isinstance(instances, t.Mapping) else {}
+    model = {}
+    for role in ROLES:
+        spec = specs.get(role)
+        model[role] = instance(role, spec if isinstance(spec, t.Mapping) else {}, pair, defaults, hosts)
+    return {"name": pair, "instances": model, "problems": problems(instances, pair, model, hosts)}

@@ -1,0 +1,99 @@
+# Copyright: contributors to nodeops.chainlink
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The pair model: every derived value of an instance from the inventory, and every problem with its fix."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.nodeops.chainlink.plugins.filter.pair_model import pair_model
+
+URL = "postgresql://cl:db-Passw0rd-0123456@127.0.0.1:5432/pair_one?sslmode=disable"
+HOSTS: dict[str, t.Any] = {
+    "docker-a": {"chainlink_config_root": "/srv/a"},
+    "docker-b": {"chainlink_docker_url": "ssh://ops@b", "chainlink_config_root": "/srv/b"},
+    "docker-c": {},
+}
+
+
+def model(instances: t.Any, **kwargs: t.Any) -> dict[str, t.Any]:
+    return pair_model(instances, "pair-one", kwargs.pop("image", "smartcontract/chainlink"), kwargs.pop("version", "2.29.0"), URL, HOSTS, **kwargs)
+
+
+GOOD = {"primary": {"docker_host": "docker-a", "http_port": 6688}, "secondary": {"docker_host": "docker-b", "http_port": "6688"}}
+
+
+def test_every_derived_value_of_both_instances() -> None:
+    pair = model(GOOD)
+    assert pair["problems"] == []
+    assert pair["instances"]["primary"] == {
+        "role": "primary",
+        "container_name": "pair-one-primary",
+        "docker_host": "docker-a",
+        "docker_url": "",
+        "http_port": 6688,
+        "readyz": "http://127.0.0.1:6688/readyz",
+        "config_dir": "/srv/a/pair-one-primary",
+        "image": "smartcontract/chainlink",
+        "version": "2.29.0",
+        "database_url": URL,
+    }
+    secondary = pair["instances"]["secondary"]
+    assert secondary["docker_url"] == "ssh://ops@b" and secondary["config_dir"] == "/srv/b/pair-one-secondary" and secondary["http_port"] == 6688
+
+
+def test_instance_values_win_over_the_pair_defaults() -> None:
+    instances = {
+        "primary": {"docker_host": "docker-c", "http_port": 7000, "container_name": "cl-a", "http_host": "10.0.0.1"},
+        "secondary": {"docker_host": "docker-c", "http_port": 7010},
+    }
+    pair = model(instances, http_host="127.0.0.2")
+    primary, secondary = pair["instances"]["primary"], pair["instances"]["secondary"]
+    assert primary["container_name"] == "cl-a" and primary["readyz"] == "http://10.0.0.1:7000/readyz"
+    assert primary["config_dir"] == "/srv/chainlink/cl-a"
+    assert secondary["readyz"] == "http://127.0.0.2:7010/readyz"
+    assert pair["problems"] == []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"secondary": {"docker_host": "docker-b", "http_port": 6698, "database_url": URL.replace("pair_one", "other")}}, "must share ONE database"),
+        ({"secondary": {"docker_host": "docker-a", "http_port": 6698, "container_name": "pair-one-primary"}}, "give them distinct container_name values"),
+        ({"secondary": {"docker_host": "docker-a", "http_port": 6688}}, "give the secondary another http_port (e.g. 6698; not 6689"),
+        ({"secondary": {"docker_host": "docker-b", "http_port": 6688, "version": "2.28.0"}}, "a pair runs one image and version"),
+        ({"secondary": {"docker_host": "docker-z", "http_port": 6688}}, "docker_host docker-z is not in the inventory"),
+        ({"secondary": {"http_port": 6688}}, "each instance needs docker_host"),
+        ({"secondary": {"docker_host": "docker-b", "http_port": "http"}}, "each instance needs http_port"),
+        ({"secondary": {"docker_host": "docker-b", "http_port": 70000}}, "each instance needs http_port"),
+    ],
+)
+def test_each_problem_names_the_fix(change: dict[str, t.Any], expected: str) -> None:
+    found = model({**GOOD, **change})["problems"]
+    assert len(found) == 1 and expected in found[0], found
+
+
+def test_a_wrong_instance_list_is_named_and_both_instances_still_come_back() -> None:
+    pair = model({"primary": GOOD["primary"]})
+    assert pair["problems"][0] == "chainlink_instances must define exactly two instances, primary and secondary (found: primary)"
+    assert sorted(pair["instances"]) == ["primary", "secondary"]
+    assert "found: str" in model("primary_only")["problems"][0]
+    assert pair_model(GOOD, "pair-one", "img", "2.29.0", "", HOSTS)["problems"] == [
+        "the pair has no database URL: set chainlink_database_url for pair-one (an ansible-vault value works)"
+    ]
+
+
+def test_no_secret_in_any_problem() -> None:
+    other = URL.replace("pair_one", "other")
+    found = model({**GOOD, "secondary": {"docker_host": "docker-b", "http_port": 6688, "database_url": other}})["problems"]
+    assert "db-Passw0rd" not in " ".join(found) and "127.0.0.1:5432/pair_one" in found[0]
+
+
+def test_bad_arguments_are_named() -> None:
+    with pytest.raises(AnsibleFilterError, match="the pair's name"):
+        pair_model(GOOD, "")
+    with pytest.raises(AnsibleFilterError, match="hostvars"):
+        pair_model(GOOD, "p", hosts=["docker-a"])
