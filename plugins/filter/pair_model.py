@@ -30,7 +30,9 @@ options:
     description: The pair's image (C(chainlink_image)), unless an instance sets its own.
     type: str
   version:
-    description: The pair's version (C(chainlink_version)), unless an instance sets its own.
+    description:
+      - The pair's version (C(chainlink_version)), unless an instance sets its own; it must be a release tag such as
+        V(2.29.0). Null when the caller keeps the versions that run (a switchover): then none is checked.
     type: str
   database_url:
     description: The pair's database URL (C(chainlink_database_url)), unless an instance sets its own.
@@ -86,7 +88,7 @@ def pair_model(
         raise AnsibleFilterError(f"pair_model needs the pair's name as its first argument, got {pair!r}")
     if hosts is not None and not isinstance(hosts, t.Mapping):
         raise AnsibleFilterError(f"pair_model expects hosts as the inventory's hostvars (a mapping), got {type(hosts).__name__}")
-    defaults = {"image": image, "version": "" if version is None else str(version), "database_url": database_url, "http_host": http_host}
+    defaults = {"image": image, "version": None if version is None else str(version), "database_url": database_url, "http_host": http_host}
     return _pair_model(instances, pair, defaults, hosts if hosts is not None else {})
 
 

@@ -13,6 +13,7 @@ Docker host may set ``chainlink_docker_url`` and ``chainlink_config_root``. Ever
 
 from __future__ import annotations
 
+import re
 import typing as t
 from urllib.parse import urlsplit
 
@@ -20,6 +21,8 @@ ROLES = ("primary", "secondary")
 DEFAULT_CONFIG_ROOT = "/srv/chainlink"
 # The node's default HTTPS port: a secondary on the same host must not take it (the node binds it when TLS is on)
 NODE_HTTPS_PORT = 6689
+# An image tag of a Chainlink release: MAJOR.MINOR.PATCH, optionally a pre-release suffix (2.29.0-beta.1)
+RELEASE_TAG = re.compile(r"^[0-9]+[.][0-9]+[.][0-9]+(-[0-9A-Za-z]+([.-][0-9A-Za-z]+)*)?$")
 
 
 def _database_where(url: str) -> str:
@@ -62,7 +65,8 @@ def instance(
         "readyz": f"http://{http_host}:{port}/readyz" if port else None,
         "config_dir": f"{host_vars.get('chainlink_config_root') or DEFAULT_CONFIG_ROOT}/{container}",
         "image": str(spec.get("image") or defaults.get("image") or ""),
-        "version": str(spec.get("version") or defaults.get("version") or ""),
+        # None: no version to check (a switchover keeps what runs)
+        "version": None if spec.get("version") is None and defaults.get("version") is None else str(spec.get("version") or defaults.get("version") or ""),
         "database_url": str(spec.get("database_url") or defaults.get("database_url") or ""),
     }
 
@@ -100,6 +104,12 @@ def problems(instances: t.Any, pair: str, model: t.Mapping[str, t.Mapping[str, t
         out.append(
             f"both instances use HTTP port {p['http_port']} on Docker host {p['docker_host']}, where they share the network:"
             f" give the secondary another http_port (e.g. {suggestion}; not {NODE_HTTPS_PORT}, the node's default HTTPS port)"
+        )
+    bad_tags = sorted({i["version"] for i in (p, s) if i["version"] is not None and not RELEASE_TAG.match(i["version"])})
+    if bad_tags:
+        out.append(
+            f"chainlink_version {' / '.join(repr(v) for v in bad_tags)} is not a Chainlink release tag: write MAJOR.MINOR.PATCH as the"
+            " image is tagged, such as 2.29.0 (a pre-release such as 2.29.0-beta.1 is accepted; no 'v', no 'latest')"
         )
     if p["version"] != s["version"] or p["image"] != s["image"]:
         out.append(

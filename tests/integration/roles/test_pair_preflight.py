@@ -118,7 +118,9 @@ BAD_CASES: dict[str, tuple[dict[str, t.Any], str]] = {
     "keystore_password_short": ({"chainlink_keystore_password": "short-keystore"}, "the keystore password does not meet the node's rules"),
     "api_password_contains_email": ({"chainlink_api_password": "pw-admin@nodeops.test-1"}, "it contains the API email"),
     "api_password_too_long": ({"chainlink_api_password": "p" * 51}, "it is longer than 50 characters"),
-    "version_not_a_tag": ({"chainlink_version": "2.29"}, "is not a Chainlink 1.x or 2.x image tag"),
+    "version_not_a_tag": ({"chainlink_version": "2.29"}, "chainlink_version '2.29' is not a Chainlink release tag"),
+    # garbage that made a version comparison fail with a template error before the pair's own rule read it
+    "version_latest": ({"chainlink_version": "latest"}, "chainlink_version 'latest' is not a Chainlink release tag: write MAJOR.MINOR.PATCH"),
     # a pre-release tag passes the version rule: only its (absent) image is refused
     "version_prerelease": ({"chainlink_version": "2.29.0-beta.1"}, "nodeops-lab/chainlink-sim:2.29.0-beta.1 is not present on Docker host docker-a"),
     "env_format_v2": ({"chainlink_config_format": "env"}, "reads only TOML"),

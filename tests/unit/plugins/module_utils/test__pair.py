@@ -97,3 +97,15 @@ def test_bad_arguments_are_named() -> None:
         pair_model(GOOD, "")
     with pytest.raises(AnsibleFilterError, match="hostvars"):
         pair_model(GOOD, "p", hosts=["docker-a"])
+
+
+@pytest.mark.parametrize("version", ["latest", "v2.29.0", "", "2.29", "2.29.0 "])
+def test_a_version_that_is_no_release_tag_is_named_before_anything_compares_it(version: str) -> None:
+    found = model(GOOD, version=version)["problems"]
+    assert len(found) == 1 and found[0].startswith(f"chainlink_version {version!r} is not a Chainlink release tag"), found
+
+
+def test_no_version_given_checks_none() -> None:
+    pair = pair_model(GOOD, "pair-one", "img", None, URL, HOSTS)
+    assert pair["problems"] == [] and pair["instances"]["primary"]["version"] is None
+    assert model(GOOD, version="2.29.0-beta.1")["problems"] == []
