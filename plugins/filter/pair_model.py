@@ -32,7 +32,7 @@ options:
   version:
     description:
       - The pair's version (C(chainlink_version)), unless an instance sets its own; it must be a release tag such as
-        V(2.29.0). Null when the caller keeps the versions that run (a switchover): then none is checked.
+        V(2.29.0). Null when the caller keeps the versions that run (a switchover), and then none is checked.
     type: str
   database_url:
     description: The pair's database URL (C(chainlink_database_url)), unless an instance sets its own.
