@@ -47,12 +47,12 @@ def test_every_derived_value_of_both_instances() -> None:
 
 def test_instance_values_win_over_the_pair_defaults() -> None:
     instances = {
-        "primary": {"docker_host": "docker-c", "http_port": 7000, "container_name": "cl-a", "http_host": "10.0.0.1"},
+        "primary": {"docker_host": "docker-c", "http_port": 7000, "container_name": "cl-a", "http_host": "127.0.0.3"},
         "secondary": {"docker_host": "docker-c", "http_port": 7010},
     }
     pair = model(instances, http_host="127.0.0.2")
     primary, secondary = pair["instances"]["primary"], pair["instances"]["secondary"]
-    assert primary["container_name"] == "cl-a" and primary["readyz"] == "http://10.0.0.1:7000/readyz"
+    assert primary["container_name"] == "cl-a" and primary["readyz"] == "http://127.0.0.3:7000/readyz"
     assert primary["config_dir"] == "/srv/chainlink/cl-a"
     assert secondary["readyz"] == "http://127.0.0.2:7010/readyz"
     assert pair["problems"] == []
