@@ -342,27 +342,31 @@ def test_defaults_run_no_tls_listener_and_cookies_that_work_over_plain_http(good
     assert (v1["WebServer"]["TLS"], v1["WebServer"]["SecureCookies"]) == ({"HTTPSPort": 0}, False)
 
 
-def test_handover_refuses_a_stop_timeout_that_kills_before_the_release(good_pair: tuple[dict[str, t.Any], Path, str]) -> None:
+# handover input the node would refuse or could not honour -> texts the refusal must contain; nothing may change
+HANDOVER_REFUSALS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "stop_timeout_kills_before_the_release": (
+        "handover_stop_timeout=12",
+        (
+            "handover_stop_timeout 12s is below ShutdownGracePeriod 2s + Database.DefaultQueryTimeout (default 10s) 10s + 5s margin",
+            "set chainlink_stop_timeout to at least 17",
+        ),
+    ),
+    # the handover used to read a bare number as seconds; the node refuses it, so the preflight does, naming the fix
+    "lease_duration_without_a_unit": ("chainlink_lease_duration=10", ("chainlink_lease_duration '10' has no unit", "like 10s")),
+}
+
+
+@pytest.mark.parametrize("case", HANDOVER_REFUSALS)
+def test_handover_refuses_unsafe_input_unchanged(good_pair: tuple[dict[str, t.Any], Path, str], case: str) -> None:
+    extra, expected = HANDOVER_REFUSALS[case]
     inv, work = good_pair[:2]
     pair = next(iter(inv["all"]["children"]["chainlink_pairs"]["hosts"]))
     before = snapshot(pair, work / "config")
-    run = run_playbook("switchover.yml", inv, work, "-e", "handover_stop_timeout=12", "-e", f"handover_report_dir={work}/reports")
+    run = run_playbook("switchover.yml", inv, work, "-e", extra, "-e", f"handover_report_dir={work}/reports")
     message = json.dumps(run.report)
     assert run.rc != 0
-    assert "handover_stop_timeout 12s is below ShutdownGracePeriod 2s + Database.DefaultQueryTimeout (default 10s) 10s + 5s margin" in message
-    assert "set chainlink_stop_timeout to at least 17" in message
-    assert snapshot(pair, work / "config") == before
-
-
-def test_handover_refuses_a_lease_duration_without_a_unit(good_pair: tuple[dict[str, t.Any], Path, str]) -> None:
-    """The handover used to read a bare number as seconds; the node refuses it, so the preflight does, naming the fix."""
-    inv, work = good_pair[:2]
-    pair = next(iter(inv["all"]["children"]["chainlink_pairs"]["hosts"]))
-    before = snapshot(pair, work / "config")
-    run = run_playbook("switchover.yml", inv, work, "-e", "chainlink_lease_duration=10", "-e", f"handover_report_dir={work}/reports")
-    message = json.dumps(run.report)
-    assert run.rc != 0
-    assert "chainlink_lease_duration '10' has no unit" in message and "like 10s" in message, message[-2000:]
+    for text in expected:
+        assert text in message, message[-2000:]
     assert snapshot(pair, work / "config") == before
 
 
