@@ -57,6 +57,7 @@ def instance(
     port = _port(spec.get("http_port"))
     http_host = str(spec.get("http_host") or defaults.get("http_host") or "127.0.0.1")
     return {
+        "pair": pair,
         "role": role,
         "container_name": container,
         "docker_host": docker_host,

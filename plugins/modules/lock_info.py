@@ -330,6 +330,13 @@ waited:
   returned: always
   type: float
   sample: 1.032
+read_at:
+  description:
+    - When the returned state was read, in seconds since the epoch (the clock of the host the module runs on).
+    - With O(wait_for), the moment the condition was seen met.
+  returned: always
+  type: float
+  sample: 1796543210.123
 queries:
   description: The SQL statements run, as sent (parameters bound), each once.
   returned: always
@@ -470,6 +477,8 @@ class LockInspector:
         raw = self.read()
         report = build_report(raw, self.params.advisory_lock_id)
         report["_raw"] = raw
+        # when this state was seen: with wait_for, the moment the condition was met (a handover's takeover time)
+        report["read_at"] = round(time.time(), 3)
         return report
 
     def warn_about(self, report: t.Mapping[str, t.Any]) -> None:

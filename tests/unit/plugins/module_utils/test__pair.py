@@ -30,6 +30,7 @@ def test_every_derived_value_of_both_instances() -> None:
     pair = model(GOOD)
     assert pair["problems"] == []
     assert pair["instances"]["primary"] == {
+        "pair": "pair-one",
         "role": "primary",
         "container_name": "pair-one-primary",
         "docker_host": "docker-a",

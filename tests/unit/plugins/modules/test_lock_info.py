@@ -8,6 +8,7 @@ the same module against a real PostgreSQL.
 
 from __future__ import annotations
 
+import time
 import typing as t
 
 import pytest
@@ -176,8 +177,11 @@ def test_warns_about_hidden_sessions_and_old_instances(monkeypatch: pytest.Monke
 
 def test_wait_polls_until_the_holder_changes(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeDatabase([document(APP), document(APP), document(None), document(NEW)]).install(monkeypatch)
+    began = time.time()
     result = run_module(lock_info.main, args(wait_for="holder_changed", app_id=APP, poll_interval=0.01, timeout=5))
     assert result.get("failed") is not True, result
+    # read_at is the read that met the condition: after the three polls, not when the module started
+    assert began + 0.03 <= result["read_at"] <= time.time()
     assert result["holder"]["app_id"] == NEW
     assert result["wait_for"] == "holder_changed"
     assert fake.calls == 4
