@@ -19,28 +19,22 @@ Writes benchmarks/results/orchestration.json.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import typing as t
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.integration.handover.lab import HandoverLab, ansible_env, start_lab_postgres  # noqa: E402
+from benchmarks._lab_runs import RESULTS, recap, result_head, run_playbook  # noqa: E402
+from tests.integration.handover.lab import HandoverLab, start_lab_postgres  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "results"
 FROM, TO = "2.28.0", "2.29.0"
-RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
 
 
 def worktree(ref: str, parent: Path) -> Path:
@@ -53,32 +47,14 @@ def worktree(ref: str, parent: Path) -> Path:
     return tree
 
 
-def run_playbook(tree: Path, lab: HandoverLab, name: str, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
-    env = ansible_env()
-    env["ANSIBLE_COLLECTIONS_PATH"] = str(tree / ".collections")
-    env["ANSIBLE_CONFIG"] = str(tree / "ansible.cfg")
-    cmd = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(lab.inventory), str(tree / "playbooks" / name), *args]
-    began = time.monotonic()
-    run = subprocess.run(cmd, cwd=lab.workdir, env=env, capture_output=True, text=True, timeout=900, check=False)
-    return time.monotonic() - began, run
-
-
-def recap(stdout: str, host: str) -> dict[str, int]:
-    for match in RECAP.finditer(stdout):
-        if match[1] == host:
-            ok, changed, _unreachable, failed, skipped = (int(x) for x in match.groups()[1:])
-            return {"tasks": ok + failed, "changed": changed, "skipped": skipped, "failed": failed}
-    raise AssertionError(f"no play recap for {host}")
-
-
 def measure(label: str, tree: Path, pg: t.Any, workdir: Path, index: int) -> dict[str, t.Any]:
     lab = HandoverLab(pg, workdir / f"{label}-{index}", name=f"orch{index}{label[0]}", ports=(16880, 16881))
     try:
         lab.write_inventory(FROM)
-        _, deploy = run_playbook(tree, lab, "deploy.yml")
+        _, deploy = run_playbook(tree, lab.inventory, lab.workdir, "deploy.yml")
         if deploy.returncode != 0:
             raise AssertionError(f"{label}: deploy.yml failed:\n{deploy.stdout[-3000:]}")
-        seconds, upgrade = run_playbook(tree, lab, "upgrade.yml", "-e", f"chainlink_version={TO}")
+        seconds, upgrade = run_playbook(tree, lab.inventory, lab.workdir, "upgrade.yml", "-e", f"chainlink_version={TO}")
         if upgrade.returncode != 0:
             raise AssertionError(f"{label}: upgrade.yml failed:\n{upgrade.stdout[-3000:]}")
         report = lab.latest_report("upgrade")
@@ -119,11 +95,8 @@ def main() -> int:
         return float(statistics.median(r[key] for r in runs if r["tree"] == label))
 
     result = {
-        "benchmark": "orchestration",
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        **result_head("orchestration"),
         "baseline_ref": args.baseline,
-        "tree_ref": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip(),
         "upgrade": f"{FROM} -> {TO}, one pair, lab lease 3s / 0.5s",
         "runs": runs,
         "median": {label: {"wall_seconds": med(label, "wall_seconds"), "tasks": med(label, "tasks")} for label in trees},

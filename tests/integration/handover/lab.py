@@ -90,6 +90,10 @@ class HandoverLab:
     # -- inventory and runs ----------------------------------------------------------------------------------------
 
     def write_inventory(self, version: str, extra: dict[str, t.Any] | None = None) -> None:
+        self.inventory.write_text(yaml.safe_dump(self.inventory_data(version, extra)))
+
+    def inventory_data(self, version: str, extra: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        """The inventory of this pair alone (``write_inventory`` writes it; a fleet merges several)."""
         pair_vars: dict[str, t.Any] = {
             "ansible_connection": "local",
             "chainlink_image": SIM_IMAGE,
@@ -115,7 +119,7 @@ class HandoverLab:
             },
         }
         pair_vars.update(extra or {})
-        inventory = {
+        return {
             "all": {
                 "vars": {"ansible_python_interpreter": str(VENV_BIN / "python")},
                 "children": {
@@ -129,7 +133,6 @@ class HandoverLab:
                 },
             }
         }
-        self.inventory.write_text(yaml.safe_dump(inventory))
 
     def url(self) -> str:
         return f"postgresql://{self.pg.user}:{self.pg.password}@{self.pg.host}:{self.pg.port}/{self.db}?sslmode=disable"
