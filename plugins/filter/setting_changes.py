@@ -13,6 +13,8 @@ description:
     its container environment (variable by variable) with what the node role would write now.
   - Returns names only (C(config.toml - Log.Level), C(secrets.toml - Database.URL), C(env - LOG_LEVEL)), never a
     value, so the result may be printed even where the files hold secrets.
+  - The file comparison is the one M(nodeops.chainlink.node_files) returns as RV(nodeops.chainlink.node_files#module:settings)
+    for the files it writes; the node role's plan takes the files from there and the environment from this filter.
 positional: desired_files, current_env, desired_env
 options:
   _input:
@@ -54,53 +56,11 @@ _value:
 """
 
 import base64
-import tomllib
 import typing as t
 
 from ansible.errors import AnsibleFilterError
 
-# The files the node role writes as TOML; the others (.password, .api) are compared as a whole
-TOML_FILES = ("config.toml", "secrets.toml")
-
-
-def _key(part: str) -> str:
-    return part if part.replace("_", "").replace("-", "").isalnum() else f'"{part}"'
-
-
-def value_changes(current: t.Any, desired: t.Any, path: str = "") -> list[str]:
-    """Dotted paths below ``path`` whose value differs (tables recursed into, arrays of tables element by element)."""
-    if isinstance(current, dict) and isinstance(desired, dict):
-        out: list[str] = []
-        for name in sorted(set(current) | set(desired)):
-            sub = f"{path}.{_key(name)}" if path else _key(name)
-            if name not in current or name not in desired:
-                out.append(sub)
-            else:
-                out.extend(value_changes(current[name], desired[name], sub))
-        return out
-    tables = isinstance(current, list) and isinstance(desired, list) and all(isinstance(x, dict) for x in current + desired)
-    if tables and current and desired and len(current) == len(desired):
-        return [change for index, pair in enumerate(zip(current, desired, strict=True)) for change in value_changes(*pair, f"{path}[{index}]")]
-    return [] if current == desired and type(current) is type(desired) else [path or "(whole file)"]
-
-
-def file_changes(name: str, current: str | None, desired: str) -> list[str]:
-    """The keys of one file that differ, as ``<file>: <key>``; the file alone when it is new, gone or not TOML."""
-    if current is None or name not in TOML_FILES:
-        return [name] if current != desired else []
-    try:
-        keys = value_changes(tomllib.loads(current), tomllib.loads(desired))
-    except tomllib.TOMLDecodeError:
-        return [name] if current != desired else []
-    if keys:
-        return [f"{name}: {key}" for key in keys]
-    return [f"{name}: layout only"] if current != desired else []
-
-
-def env_changes(current: t.Iterable[str], desired: t.Mapping[str, t.Any]) -> list[str]:
-    """``env: NAME`` for every variable of ``desired`` that the container lacks or holds with another value."""
-    running = dict(entry.partition("=")[::2] for entry in current)
-    return [f"env: {name}" for name in sorted(desired) if running.get(str(name)) != str(desired[name])]
+from ansible_collections.nodeops.chainlink.plugins.module_utils._settings import env_changes, files_changes
 
 
 def _texts(current: t.Any) -> t.Mapping[str, t.Any]:
@@ -122,10 +82,9 @@ def setting_changes(current_files: t.Any, desired_files: t.Any, current_env: t.A
             raise AnsibleFilterError(f"setting_changes expects {label} as a dict (file or variable name to text), got {type(value).__name__}")
     if current_env is not None and (isinstance(current_env, str | bytes) or not isinstance(current_env, t.Iterable)):
         raise AnsibleFilterError(f"setting_changes expects current_env as Docker's list of NAME=value, got {type(current_env).__name__}")
-    changes: list[str] = []
-    for name in sorted(desired_files):
-        current = current_files.get(name)
-        changes.extend(file_changes(str(name), None if current is None else str(current), str(desired_files[name])))
+    changes = files_changes(
+        {str(name): str(text) for name, text in current_files.items() if text is not None}, {str(name): str(text) for name, text in desired_files.items()}
+    )
     if current_env is not None:
         changes.extend(env_changes((str(e) for e in current_env), desired_env or {}))
     return changes
