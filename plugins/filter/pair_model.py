@@ -61,9 +61,9 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
-    - C(name); C(instances) - C(primary) and C(secondary), each with C(role), C(container_name), C(docker_host),
+    - C(name); C(instances) - C(primary) and C(secondary), each with C(pair), C(role), C(container_name), C(docker_host),
       C(docker_url), C(http_port) (null when missing or not a port), C(readyz), C(config_dir), C(image), C(version),
-      C(database_url); C(problems) - a list of sentences, empty for a consistent pair.
+      C(database_url) (the node role's O(node_instance)); C(problems) - a list of sentences, empty for a consistent pair.
   type: dict
 """
 

@@ -89,3 +89,59 @@ def identify(instances: t.Mapping[str, t.Mapping[str, t.Any]], lock: t.Mapping[s
             "instance": instance,
         }
     return result
+
+
+# One vocabulary for an instance's place in its pair, used by the handover's plan and the node role's state (status)
+STATES = ("active", "waiting", "unknown", "stopped", "absent")
+# The words status prints for the same states (what an operator reads in `status.yml`)
+STATUS_WORDS = {"active": "active", "waiting": "standby", "unknown": "starting", "stopped": "stopped", "absent": "absent"}
+VERSION_LABEL = "nodeops.chainlink.version"
+
+
+def _version(container: t.Mapping[str, t.Any]) -> str | None:
+    """The Chainlink version a container runs: the role's label, else the image tag."""
+    config = container.get("Config") or {}
+    label = (config.get("Labels") or {}).get(VERSION_LABEL)
+    if label:
+        return str(label)
+    image = str(config.get("Image") or "")
+    return image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else None
+
+
+def states(containers: t.Mapping[str, t.Mapping[str, t.Any]], lock: t.Mapping[str, t.Any]) -> dict[str, dict[str, t.Any]]:
+    """Per instance name: state (STATES), role (STATUS_WORDS), version, image, started_at, and identify()'s fields.
+
+    containers: name -> {container (Docker's inspect data, empty when the container does not exist), log_app_id,
+    http_answers}. Active needs the instance to hold the lock while the lock is consistent (in dual mode the lease and
+    the advisory lock with one instance); waiting needs it connected to the database; a running instance that is
+    neither is unknown (starting, crash-looping, misconfigured).
+    """
+    running = {name: bool(((info.get("container") or {}).get("State") or {}).get("Running")) for name, info in containers.items()}
+    seen = {
+        name: {"running": running[name], "log_app_id": info.get("log_app_id"), "http_answers": info.get("http_answers")} for name, info in containers.items()
+    }
+    ids = identify(seen, lock)
+    holder = bool(lock.get("holder_app_id")) and bool(lock.get("consistent"))
+    result = {}
+    for name, info in containers.items():
+        container = info.get("container") or {}
+        ident = ids[name]
+        if not container:
+            state = "absent"
+        elif not running[name]:
+            state = "stopped"
+        elif ident["holds_lock"] and holder:
+            state = "active"
+        elif ident["connected"]:
+            state = "waiting"
+        else:
+            state = "unknown"
+        result[name] = {
+            **ident,
+            "state": state,
+            "role": STATUS_WORDS[state],
+            "version": _version(container) if container else None,
+            "image": (container.get("Config") or {}).get("Image") or None,
+            "started_at": (container.get("State") or {}).get("StartedAt"),
+        }
+    return result

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.nodeops.chainlink.plugins.filter import identify_instances, node_problems, stop_timeout_problems
+from ansible_collections.nodeops.chainlink.plugins.filter import identify_instances, instance_states, node_problems, stop_timeout_problems
 
 
 def test_filters_are_registered_under_their_names() -> None:
@@ -36,3 +36,12 @@ def test_identify_instances_names_bad_input() -> None:
     with pytest.raises(AnsibleFilterError, match="lock_info's result"):
         identify_instances.identify_instances({"primary": {"running": False}}, None)
     assert identify_instances.identify_instances({"primary": {"running": False}}, {})["primary"]["app_id"] is None
+
+
+def test_instance_states_names_bad_input() -> None:
+    assert set(instance_states.FilterModule().filters()) == {"instance_states"}
+    with pytest.raises(AnsibleFilterError, match="dict of instance name"):
+        instance_states.instance_states(["primary"], {})
+    with pytest.raises(AnsibleFilterError, match="lock_info's result"):
+        instance_states.instance_states({"primary": {"container": {}}}, None)
+    assert instance_states.instance_states({"primary": {"container": None}}, {})["primary"]["state"] == "absent"

@@ -101,3 +101,56 @@ def test_advisorylock_mode_a_rotated_log_is_identified_from_http_and_the_advisor
     ids = _identify.identify({"primary": seen(None, True), "secondary": seen(None, False)}, lock("1.2.1", advisory_only=True))
     assert (ids["primary"]["app_id"], ids["primary"]["app_id_source"], ids["primary"]["holds_lock"]) == (ACTIVE, _identify.SOURCE_HOLDER, True)
     assert (ids["secondary"]["app_id"], ids["secondary"]["app_id_source"], ids["secondary"]["holds_lock"]) == (STANDBY, _identify.SOURCE_STANDBY, False)
+
+
+# -- states: the one place an instance's state word is decided ------------------------------------------------------
+
+
+def container(version: str | None = "2.29.0", running: bool = True, image: str = "smartcontract/chainlink:2.29.0") -> dict[str, t.Any]:
+    labels = {_identify.VERSION_LABEL: version} if version else {}
+    return {"State": {"Running": running, "StartedAt": "2026-12-06T05:00:00.1Z"}, "Config": {"Image": image, "Labels": labels}}
+
+
+def box(c: dict[str, t.Any] | None, log: str | None = None, http: bool | None = None) -> dict[str, t.Any]:
+    return {"container": c or {}, "log_app_id": log, "http_answers": http}
+
+
+def test_every_state_word_and_its_status_word() -> None:
+    got = _identify.states(
+        {
+            "holder": box(container(), ACTIVE),
+            "standby": box(container(), STANDBY),
+            "booting": box(container(), None, http=False),
+            "down": box(container(running=False)),
+            "gone": box(None),
+        },
+        lock(),
+    )
+    assert {n: (s["state"], s["role"]) for n, s in got.items()} == {
+        "holder": ("active", "active"),
+        "standby": ("waiting", "standby"),
+        # running, no app ID in its log, no free session in the database for it: neither holding nor waiting
+        "booting": ("unknown", "starting"),
+        "down": ("stopped", "stopped"),
+        "gone": ("absent", "absent"),
+    }
+    assert got["holder"]["version"] == "2.29.0" and got["holder"]["started_at"] == "2026-12-06T05:00:00.1Z"
+    assert got["gone"]["version"] is None and got["gone"]["image"] is None
+
+
+def test_a_silent_standby_is_waiting_by_the_database() -> None:
+    got = _identify.states({"primary": box(container(), ACTIVE), "secondary": box(container(), None, http=False)}, lock())
+    assert got["secondary"]["state"] == "waiting" and got["secondary"]["app_id"] == STANDBY
+
+
+def test_holding_an_inconsistent_lock_is_not_active() -> None:
+    report = lock()
+    report["consistent"] = False
+    got = _identify.states({"primary": box(container(), ACTIVE)}, report)
+    assert got["primary"]["holds_lock"] and got["primary"]["state"] != "active"
+
+
+def test_the_version_falls_back_to_the_image_tag_and_a_registry_port_is_no_tag() -> None:
+    tagged = _identify.states({"a": box(container(None, image="registry.local:5000/chainlink:2.28.0"), ACTIVE)}, lock())
+    untagged = _identify.states({"a": box(container(None, image="registry.local:5000/chainlink"), ACTIVE)}, lock())
+    assert tagged["a"]["version"] == "2.28.0" and untagged["a"]["version"] is None
