@@ -46,6 +46,13 @@ options:
     description: The address the instances' HTTP ports answer on, seen from the controller (an instance's C(http_host) wins).
     type: str
     default: 127.0.0.1
+  lease_table:
+    description: The table of the nodes' lease (C(lease_lock), also in 1.x).
+    type: str
+    default: lease_lock
+  advisory_lock_id:
+    description: The 1.x advisory lock key of the pair's nodes (C(chainlink_advisory_lock_id)); V(null) for the node's default.
+    type: raw
 author:
   - nodeops.chainlink maintainers (@nodeops)
 """
@@ -63,7 +70,9 @@ _value:
   description:
     - C(name); C(instances) - C(primary) and C(secondary), each with C(pair), C(role), C(container_name), C(docker_host),
       C(docker_url), C(http_port) (null when missing or not a port), C(readyz), C(config_dir), C(image), C(version),
-      C(database_url) (the node role's O(node_instance)); C(problems) - a list of sentences, empty for a consistent pair.
+      C(database_url) (the node role's O(node_instance)); C(database) - C(login_url), C(lease_table), C(advisory_lock_id),
+      what every module that reads the pair's database takes (the action group C(nodeops.chainlink.database), set with
+      C(module_defaults)); C(problems) - a list of sentences, empty for a consistent pair.
   type: dict
 """
 
@@ -82,13 +91,22 @@ def pair_model(
     database_url: t.Any = "",
     hosts: t.Any = None,
     http_host: str = "127.0.0.1",
+    lease_table: str = "lease_lock",
+    advisory_lock_id: t.Any = None,
 ) -> dict[str, t.Any]:
     """The pair of plugins/module_utils/_pair.py."""
     if not isinstance(pair, str) or not pair:
         raise AnsibleFilterError(f"pair_model needs the pair's name as its first argument, got {pair!r}")
     if hosts is not None and not isinstance(hosts, t.Mapping):
         raise AnsibleFilterError(f"pair_model expects hosts as the inventory's hostvars (a mapping), got {type(hosts).__name__}")
-    defaults = {"image": image, "version": None if version is None else str(version), "database_url": database_url, "http_host": http_host}
+    defaults = {
+        "image": image,
+        "version": None if version is None else str(version),
+        "database_url": database_url,
+        "http_host": http_host,
+        "lease_table": lease_table,
+        "advisory_lock_id": advisory_lock_id,
+    }
     return _pair_model(instances, pair, defaults, hosts if hosts is not None else {})
 
 

@@ -17,6 +17,8 @@ import re
 import typing as t
 from urllib.parse import urlsplit
 
+from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import DEFAULT_ADVISORY_LOCK_ID
+
 ROLES = ("primary", "secondary")
 DEFAULT_CONFIG_ROOT = "/srv/chainlink"
 # The node's default HTTPS port: a secondary on the same host must not take it (the node binds it when TLS is on)
@@ -134,4 +136,17 @@ def pair_model(
     for role in ROLES:
         spec = specs.get(role)
         model[role] = instance(role, spec if isinstance(spec, t.Mapping) else {}, pair, defaults, hosts)
-    return {"name": pair, "instances": model, "problems": problems(instances, pair, model, hosts)}
+    found = problems(instances, pair, model, hosts)
+    key = defaults.get("advisory_lock_id")
+    try:
+        advisory_lock_id = DEFAULT_ADVISORY_LOCK_ID if key is None or key == "" else int(key)
+    except (TypeError, ValueError):
+        advisory_lock_id = DEFAULT_ADVISORY_LOCK_ID
+        found.append(f"chainlink_advisory_lock_id '{key}' is not an integer: set the 64-bit advisory lock key the pair's nodes use")
+    # what every module reading the pair's database shares (the action group nodeops.chainlink.database)
+    database = {
+        "login_url": model["primary"]["database_url"],
+        "lease_table": str(defaults.get("lease_table") or "lease_lock"),
+        "advisory_lock_id": advisory_lock_id,
+    }
+    return {"name": pair, "instances": model, "database": database, "problems": found}

@@ -110,3 +110,14 @@ def test_no_version_given_checks_none() -> None:
     pair = pair_model(GOOD, "pair-one", "img", None, URL, HOSTS)
     assert pair["problems"] == [] and pair["instances"]["primary"]["version"] is None
     assert model(GOOD, version="2.29.0-beta.1")["problems"] == []
+
+
+def test_the_database_settings_every_database_module_shares() -> None:
+    assert model(GOOD)["database"] == {"login_url": URL, "lease_table": "lease_lock", "advisory_lock_id": 1027321974924625846}
+    custom = model(GOOD, lease_table="cl.lease_lock", advisory_lock_id="42")
+    assert custom["database"] == {"login_url": URL, "lease_table": "cl.lease_lock", "advisory_lock_id": 42} and custom["problems"] == []
+
+
+def test_an_advisory_key_that_is_no_integer_is_named() -> None:
+    bad = model(GOOD, advisory_lock_id="forty-two")
+    assert bad["problems"] == ["chainlink_advisory_lock_id 'forty-two' is not an integer: set the 64-bit advisory lock key the pair's nodes use"]
