@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import stat
 import subprocess
 import typing as t
 
@@ -95,6 +96,9 @@ def test_whole_upgrade_stays_inside_the_rate_limit(pair: HandoverLab) -> None:
     assert report["seconds"] > 2 * PERIOD  # the limiter's window was crossed several times
     for _step, gap in check_rate_and_gaps(report):
         assert gap["seconds"] <= 5.0  # no boot delay: the lease gap, the boot and the sampling interval
+    # reports hold app IDs, URLs' hosts and failure texts: only the operator reads them
+    assert stat.S_IMODE(pair.reports.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(f.stat().st_mode) for f in pair.reports.glob("*.json")} == {0o600}
 
 
 def test_switchover_over_leaves_a_slow_booting_standby(pair: HandoverLab) -> None:
