@@ -53,6 +53,12 @@ options:
   advisory_lock_id:
     description: The 1.x advisory lock key of the pair's nodes (C(chainlink_advisory_lock_id)); V(null) for the node's default.
     type: raw
+  fleet:
+    description:
+      - The inventory hosts of the other pairs (each with C(chainlink_instances) in O(hosts)); a container name, HTTP
+        port or config directory this pair shares with one of them on a Docker host is a problem.
+    type: list
+    elements: str
 author:
   - nodeops.chainlink maintainers (@nodeops)
 """
@@ -93,6 +99,7 @@ def pair_model(
     http_host: str = "127.0.0.1",
     lease_table: str = "lease_lock",
     advisory_lock_id: t.Any = None,
+    fleet: t.Any = None,
 ) -> dict[str, t.Any]:
     """The pair of plugins/module_utils/_pair.py."""
     if not isinstance(pair, str) or not pair:
@@ -107,7 +114,16 @@ def pair_model(
         "lease_table": lease_table,
         "advisory_lock_id": advisory_lock_id,
     }
-    return _pair_model(instances, pair, defaults, hosts if hosts is not None else {})
+    hosts = hosts if hosts is not None else {}
+    if fleet is not None and (isinstance(fleet, (str, bytes)) or not isinstance(fleet, t.Iterable)):
+        raise AnsibleFilterError(f"pair_model expects fleet as a list of the inventory's pair hosts, got {type(fleet).__name__}")
+    # the other pairs' instances, as each pair host's chainlink_instances says (hosts without it are not pairs)
+    others = {}
+    for name in fleet or []:
+        host_vars = hosts.get(name) if name in hosts else None
+        if name != pair and isinstance(host_vars, t.Mapping) and "chainlink_instances" in host_vars:
+            others[name] = host_vars["chainlink_instances"]
+    return _pair_model(instances, pair, defaults, hosts, others)
 
 
 class FilterModule:

@@ -123,20 +123,47 @@ def problems(instances: t.Any, pair: str, model: t.Mapping[str, t.Mapping[str, t
     return out
 
 
+def conflicts(model: t.Mapping[str, t.Mapping[str, t.Any]], others: t.Mapping[str, t.Any], hosts: t.Mapping[str, t.Any]) -> list[str]:
+    """Where this pair's instances collide with another pair's on a shared Docker host: the container name, the HTTP
+    port (host networking) or the config directory. others: pair name -> its chainlink_instances."""
+    mine = {
+        (inst["docker_host"], what, str(value)): role
+        for role, inst in model.items()
+        if inst["docker_host"] is not None
+        for what, value in (("container name", inst["container_name"]), ("HTTP port", inst["http_port"]), ("config directory", inst["config_dir"]))
+        if value is not None
+    }
+    found = []
+    for other, specs in sorted(others.items()):
+        specs = specs if isinstance(specs, t.Mapping) else {}
+        for role in ROLES:
+            spec = specs.get(role)
+            theirs = instance(role, spec if isinstance(spec, t.Mapping) else {}, other, {}, hosts)
+            for what, value in (("container name", theirs["container_name"]), ("HTTP port", theirs["http_port"]), ("config directory", theirs["config_dir"])):
+                key = (theirs["docker_host"], what, str(value))
+                if value is not None and key in mine:
+                    found.append(
+                        f"the {mine[key]}'s {what} {value} on Docker host {theirs['docker_host']} is also pair {other}'s ({role}):"
+                        f" give each pair its own (chainlink_instances: container_name, http_port)"
+                    )
+    return found
+
+
 def pair_model(
     instances: t.Any,
     pair: str,
     defaults: t.Mapping[str, t.Any],
     hosts: t.Mapping[str, t.Any],
+    others: t.Mapping[str, t.Any] | None = None,
 ) -> dict[str, t.Any]:
     """The pair: ``instances`` (primary and secondary, always both, filled in as far as the inventory allows) and
-    ``problems`` (empty when the pair is consistent)."""
+    ``problems`` (empty when the pair is consistent and collides with none of ``others``: pair name -> instances)."""
     specs = instances if isinstance(instances, t.Mapping) else {}
     model = {}
     for role in ROLES:
         spec = specs.get(role)
         model[role] = instance(role, spec if isinstance(spec, t.Mapping) else {}, pair, defaults, hosts)
-    found = problems(instances, pair, model, hosts)
+    found = problems(instances, pair, model, hosts) + conflicts(model, {k: v for k, v in (others or {}).items() if k != pair}, hosts)
     key = defaults.get("advisory_lock_id")
     try:
         advisory_lock_id = DEFAULT_ADVISORY_LOCK_ID if key is None or key == "" else int(key)

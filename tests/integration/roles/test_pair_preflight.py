@@ -124,6 +124,11 @@ BAD_CASES: dict[str, tuple[dict[str, t.Any], str]] = {
     # a pre-release tag passes the version rule: only its (absent) image is refused
     "version_prerelease": ({"chainlink_version": "2.29.0-beta.1"}, "nodeops-lab/chainlink-sim:2.29.0-beta.1 is not present on Docker host docker-a"),
     "env_format_v2": ({"chainlink_config_format": "env"}, "reads only TOML"),
+    # two pairs of one inventory on one Docker host with one container name (and so one config directory)
+    "other_pair_collision": (
+        {"primary": {"container_name": "nodeops-roles-version_latest-primary"}},
+        "the primary's container name nodeops-roles-version_latest-primary on Docker host docker-a is also pair version_latest's (primary)",
+    ),
     "no_keystore_password": ({"chainlink_keystore_password": ""}, "node_keystore_password is empty"),
     "image_missing": ({"chainlink_image": "nodeops-test/no-such-image"}, "is not present on Docker host docker-a"),
     "database_unreachable": ({"chainlink_database_url": "UNREACHABLE"}, "its database does not answer"),

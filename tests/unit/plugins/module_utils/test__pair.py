@@ -121,3 +121,31 @@ def test_the_database_settings_every_database_module_shares() -> None:
 def test_an_advisory_key_that_is_no_integer_is_named() -> None:
     bad = model(GOOD, advisory_lock_id="forty-two")
     assert bad["problems"] == ["chainlink_advisory_lock_id 'forty-two' is not an integer: set the 64-bit advisory lock key the pair's nodes use"]
+
+
+def test_a_collision_with_another_pair_on_a_shared_docker_host_is_named() -> None:
+    others = {
+        # same Docker host, another port, but the container name of this pair's primary
+        "pair-two": {
+            "primary": {"docker_host": "docker-a", "http_port": 7001, "container_name": "pair-one-primary"},
+            "secondary": {"docker_host": "docker-c", "http_port": 7002},
+        },
+        # same port as this pair's secondary on docker-b
+        "pair-three": {"primary": {"docker_host": "docker-b", "http_port": 6688}, "secondary": {"docker_host": "docker-c", "http_port": 7003}},
+        # the same ports on other Docker hosts: no collision
+        "pair-four": {"primary": {"docker_host": "docker-c", "http_port": 6688}, "secondary": {"docker_host": "docker-c", "http_port": 6698}},
+    }
+    hosts = {**HOSTS, **{name: {"chainlink_instances": specs} for name, specs in others.items()}, "docker-only": {}}
+    got = pair_model(GOOD, "pair-one", "img", "2.29.0", URL, hosts, fleet=[*others, "docker-only"])["problems"]
+    assert got == [
+        "the secondary's HTTP port 6688 on Docker host docker-b is also pair pair-three's (primary):"
+        " give each pair its own (chainlink_instances: container_name, http_port)",
+        "the primary's container name pair-one-primary on Docker host docker-a is also pair pair-two's (primary):"
+        " give each pair its own (chainlink_instances: container_name, http_port)",
+        "the primary's config directory /srv/a/pair-one-primary on Docker host docker-a is also pair pair-two's (primary):"
+        " give each pair its own (chainlink_instances: container_name, http_port)",
+    ]
+    # a pair is never in conflict with itself
+    assert pair_model(GOOD, "pair-one", "img", "2.29.0", URL, {**HOSTS, "pair-one": {"chainlink_instances": GOOD}}, fleet=["pair-one"])["problems"] == []
+    with pytest.raises(AnsibleFilterError, match="fleet as a list"):
+        pair_model(GOOD, "pair-one", fleet="pair-two")
