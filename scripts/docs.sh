@@ -26,7 +26,7 @@ mkdir -p rst
 chmod og-w rst # antsibull-docs wants the directory writable by itself only
 antsibull-docs --config-file antsibull-docs.cfg collection --cleanup everything --fail-on-error --use-current \
   --squash-hierarchy --dest-dir rst nodeops.chainlink
-sphinx-build -q -M html rst build -c . -w warnings.log
+sphinx-build -M html rst build -c . -q -w warnings.log
 # Every warning must be a link into the Ansible docsite (ansible.builtin, community.*, its common pages), which the
 # published site resolves through intersphinx; anything else (a broken page, a link to ourselves) fails.
 if grep -Ev "WARNING: undefined label: '(common_return_values|ansible_configuration_settings|ansible_collections\.(ansible|community)\.[a-z0-9_.]+)' \[ref\.ref\]$" warnings.log; then

@@ -27,7 +27,7 @@ done
 # interpreter of a pyenv install (the machine image's 3.10, 3.12, 3.13) into a directory of its own.
 if ! "python$PY" -c '' >/dev/null 2>&1; then
   found="$(find "${PYENV_ROOT:-$HOME/.pyenv}/versions" -maxdepth 3 -path "*/versions/$PY.*/bin/python$PY" 2>/dev/null | sort -V | tail -n 1)"
-  [ -n "$found" ] || { echo "sanity: no Python $PY on PATH or under pyenv; install it to check the collection with it" >&2; exit 1; }
+  [ -n "$found" ] || { echo "sanity: no Python $PY on PATH or under pyenv: install it, or leave it out of NODEOPS_TARGET_PYTHONS (./nodeops sanity)" >&2; exit 1; }
   mkdir -p "$ROOT/build/sanity/bin"
   ln -sfn "$found" "$ROOT/build/sanity/bin/python$PY"
   export PATH="$ROOT/build/sanity/bin:$PATH"
