@@ -23,6 +23,15 @@ for dep in community/docker community/postgresql; do
   mkdir -p "$(dirname "$ROOT/build/sanity/ansible_collections/$dep")"
   ln -sfn "$SITE/ansible_collections/$dep" "$ROOT/build/sanity/ansible_collections/$dep"
 done
+# ansible-test finds python$PY by name on PATH. pyenv's shims answer only for its global version, so link the
+# interpreter of a pyenv install (the machine image's 3.10, 3.12, 3.13) into a directory of its own.
+if ! "python$PY" -c '' >/dev/null 2>&1; then
+  found="$(find "${PYENV_ROOT:-$HOME/.pyenv}/versions" -maxdepth 3 -path "*/versions/$PY.*/bin/python$PY" 2>/dev/null | sort -V | tail -n 1)"
+  [ -n "$found" ] || { echo "sanity: no Python $PY on PATH or under pyenv: install it, or leave it out of NODEOPS_TARGET_PYTHONS (./nodeops sanity)" >&2; exit 1; }
+  mkdir -p "$ROOT/build/sanity/bin"
+  ln -sfn "$found" "$ROOT/build/sanity/bin/python$PY"
+  export PATH="$ROOT/build/sanity/bin:$PATH"
+fi
 cd "$DEST"
 git init -q && git add -A && git -c user.name=sanity -c user.email=sanity@localhost commit -qm sanity
 # --venv: each sanity test gets the requirements it pins, in a venv of its own.

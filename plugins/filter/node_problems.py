@@ -13,8 +13,8 @@ description:
     the rule and the fix and never a secret's value. An empty list means the settings pass.
   - The database URL needs a password (its C(password=) parameter first, else the userinfo) of at least 16 characters
     without leading or trailing whitespace; a URL containing C(_test) is exempt, as in the node. The same for
-    C(Database.BackupURL) in O(_input.secrets_extra).
-  - C(Database.AllowSimplePasswords) in O(_input.secrets_extra) is refused, because release builds refuse it.
+    C(Database.BackupURL) in the C(secrets_extra) key of O(_input).
+  - C(Database.AllowSimplePasswords) in the C(secrets_extra) key of O(_input) is refused, because release builds refuse it.
   - The keystore password follows the same rule; the API password also has at most 50 characters and does not contain
     the API email.
   - A TOML-configured node refuses every legacy (1.x) environment variable the real 2.x refuses, present even empty.

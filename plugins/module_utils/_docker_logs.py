@@ -22,9 +22,7 @@ import struct
 import time
 import typing as t
 
-from ansible_collections.community.docker.plugins.module_utils._api._import_helper import REQUESTS_IMPORT_ERROR, URLLIB3_IMPORT_ERROR
-from ansible_collections.community.docker.plugins.module_utils.common_api import AnsibleDockerClient
-
+from ansible_collections.nodeops.chainlink.plugins.module_utils._docker import DockerApiClient, transport_missing
 from ansible_collections.nodeops.chainlink.plugins.module_utils._log_patterns import ParsedLine, parse_line
 
 if t.TYPE_CHECKING:
@@ -80,7 +78,7 @@ def _epoch_seconds(base: str, zone: str) -> int | None:
 
 def format_timestamp_ns(ns: int) -> str:
     seconds, nanos = divmod(ns, _NS)
-    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
+    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
 
 
 def docker_since(ns: int) -> str:
@@ -298,8 +296,8 @@ class ContainerState:
         return text
 
 
-class DockerLogsClient(AnsibleDockerClient):  # type: ignore[misc]  # community.docker ships no type information
-    """community.docker's AnsibleDockerClient plus a deadline-bounded log stream.
+class DockerLogsClient(DockerApiClient):  # type: ignore[misc]  # its base is community.docker's untyped client
+    """community.docker's AnsibleDockerClient (through the _docker adapter) plus a deadline-bounded log stream.
 
     ``check_params`` runs on the parsed module parameters before the first connection attempt, so bad input is
     refused even when no daemon answers. ``timeout`` is the module's own wait timeout (float); every Docker API call
@@ -311,12 +309,10 @@ class DockerLogsClient(AnsibleDockerClient):  # type: ignore[misc]  # community.
         self.reached = False
         super().__init__(argument_spec=argument_spec, **kwargs)
 
-    def _get_params(self) -> dict[str, t.Any]:
-        # AnsibleDockerClient calls this once it has built the AnsibleModule and before it first contacts the daemon.
+    def prepare_params(self, params: dict[str, t.Any]) -> dict[str, t.Any]:
         if self._check_params is not None:
             check, self._check_params = self._check_params, None
             check(self.module)
-        params = dict(self.module.params)
         params["timeout"] = max(1, math.ceil(params["timeout"]))
         return params
 
@@ -325,7 +321,7 @@ class DockerLogsClient(AnsibleDockerClient):  # type: ignore[misc]  # community.
         return str(self.module.params.get("docker_host"))
 
     def fail(self, msg: str, **kwargs: t.Any) -> t.NoReturn:
-        if not self.reached and REQUESTS_IMPORT_ERROR is None and URLLIB3_IMPORT_ERROR is None:
+        if not self.reached and not transport_missing():
             msg = f"Cannot talk to the Docker daemon at {self.daemon}: {msg}. Check that the daemon runs and that docker_host (or DOCKER_HOST) points to it."
         super().fail(msg, **kwargs)
         raise SystemExit(1)  # fail_json exits; this line only tells type checkers so
@@ -348,11 +344,9 @@ class DockerLogsClient(AnsibleDockerClient):  # type: ignore[misc]  # community.
         params: dict[str, t.Any] = {"follow": 1, "stdout": 1, "stderr": 1, "timestamps": 1}
         if since_ns > 0:
             params["since"] = docker_since(since_ns)
-        response = self._get(self._url("/containers/{0}/logs", container.id), params=params, stream=True)
+        response, sockets = self.stream_get("/containers/{0}/logs", container.id, params=params)
         try:
-            self._raise_for_status(response)
             reader = _http_response(response)
-            sockets = _timeout_targets(self._get_raw_response_socket(response))
             if not sockets:
                 raise LogWaitError(
                     f"The connection to {self.daemon} offers no read timeout, so the wait could not end on time; this transport is not supported."
@@ -385,8 +379,3 @@ def _http_response(response: t.Any) -> http.client.HTTPResponse:
     if not isinstance(raw, http.client.HTTPResponse):
         raise LogWaitError(f"Unexpected HTTP response object {type(raw).__name__} on the log stream; this transport is not supported.")
     return raw
-
-
-def _timeout_targets(sock: t.Any) -> list[t.Any]:
-    # The same object or its wrapped socket (TLS, SocketIO), as community.docker's _disable_socket_timeout handles.
-    return [s for s in (sock, getattr(sock, "_sock", None)) if hasattr(s, "settimeout")]

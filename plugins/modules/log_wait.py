@@ -292,9 +292,7 @@ import time
 import traceback
 import typing as t
 
-from ansible_collections.community.docker.plugins.module_utils._api.errors import DockerException
-from ansible_collections.community.docker.plugins.module_utils.common_api import RequestException
-
+from ansible_collections.nodeops.chainlink.plugins.module_utils._docker import DockerException, RequestException
 from ansible_collections.nodeops.chainlink.plugins.module_utils._docker_logs import (
     ContainerState,
     DockerLogsClient,
