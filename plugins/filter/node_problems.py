@@ -19,14 +19,27 @@ description:
     the API email.
   - A TOML-configured node refuses every legacy (1.x) environment variable the real 2.x refuses, present even empty.
   - The Docker stop timeout must be at least C(ShutdownGracePeriod) + C(Database.DefaultQueryTimeout) + 5 s.
+  - From 2.3.0 (TOML), C(WebServer.ListenIP) (C(listen_ip), or C(WebServer.ListenIP) in C(config_extra)) must be an IPv4
+    address - the node refuses a value that is not an IP at boot, and never listens on an empty one or an IPv6 one (it
+    writes C(<ip>:<port>) without brackets). The same for C(WebServer.TLS.ListenIP) when TLS is on.
 options:
   _input:
     description:
       - The instance's settings, with keys C(config_format) (V(toml) or V(env)), C(database_url), C(keystore_password),
         C(api_email), C(api_password), C(secrets_extra), C(config_extra), C(env_extra), C(shutdown_grace_period),
-        C(stop_timeout) and C(stop_timeout_name) (the variable named in the message).
+        C(stop_timeout) and C(stop_timeout_name) (the variable named in the message), C(version), C(listen_ip) and
+        C(https_port).
     type: dict
     required: true
+  warnings:
+    description:
+      - Return instead what works but exposes the node, which the preflight warns about and deploys anyway (the
+        operator's choice) - the API listening on every address of its Docker host. That is when C(WebServer.ListenIP)
+        (or C(WebServer.TLS.ListenIP) with TLS on) is V(0.0.0.0), when the version has no C(ListenIP) (before 2.3.0, or
+        1.x environment configuration) with host networking, or when bridge networking publishes the port on V(0.0.0.0).
+      - For this, O(_input) also takes C(http_port), C(network_mode) and C(published_address).
+    type: bool
+    default: false
 author:
   - nodeops.chainlink maintainers (@nodeops)
 """
@@ -42,11 +55,22 @@ EXAMPLES = r"""
       {{ {'config_format': 'toml', 'database_url': node_database_url, 'keystore_password': node_keystore_password,
           'api_email': node_api_email, 'api_password': node_api_password, 'stop_timeout': node_stop_timeout}
          | nodeops.chainlink.node_problems }}
+
+- name: Warn when the node's API would listen on every address of its Docker host
+  ansible.builtin.debug:
+    msg: "{{ __warnings | join(' | ') }}"
+  when: __warnings | length > 0
+  vars:
+    __warnings: >-
+      {{ {'version': '2.29.0', 'config_format': 'toml', 'listen_ip': node_listen_ip, 'http_port': 6688}
+         | nodeops.chainlink.node_problems(warnings=true) }}
 """
 
 RETURN = r"""
 _value:
-  description: One sentence per broken rule (the rule and the fix); empty when every rule holds.
+  description:
+    - One sentence per broken rule (the rule and the fix); empty when every rule holds.
+    - With O(warnings), one sentence per exposure (what, and the safer choice).
   type: list
   elements: str
 """
@@ -55,14 +79,15 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.nodeops.chainlink.plugins.module_utils._node_rules import listen_warnings
 from ansible_collections.nodeops.chainlink.plugins.module_utils._node_rules import node_problems as _node_problems
 
 
-def node_problems(settings: t.Any) -> list[str]:
-    """The problems plugins/module_utils/_node_rules.py finds in one instance's settings."""
+def node_problems(settings: t.Any, warnings: bool = False) -> list[str]:
+    """The problems (or with warnings, the exposures) plugins/module_utils/_node_rules.py finds in one instance's settings."""
     if not isinstance(settings, t.Mapping):
         raise AnsibleFilterError(f"node_problems expects the instance's settings as a dict, got {type(settings).__name__}")
-    return _node_problems(settings)
+    return listen_warnings(settings) if warnings else _node_problems(settings)
 
 
 class FilterModule:

@@ -21,12 +21,18 @@ Facts (read in smartcontractkit/chainlink; see chainlink-node.md section 10):
 - Duration settings (LeaseDuration, ShutdownGracePeriod, ...; the 1.x environment's too) are read with Go's
   time.ParseDuration, which refuses a bare number but 0, and Chainlink's config Duration (MakeDuration) refuses a
   negative one: parse_duration is the collection's one reader of them (filters duration_seconds, duration_problems).
+- core/config/toml/types.go (WebServer.ListenIP, WebServer.TLS.ListenIP, from 2.3.0): a ``*net.IP`` decoded with
+  net.IP.UnmarshalText, so a value that is not an IP fails the decode (``invalid IP address: <value>``) and an empty
+  one decodes to no address; core/cmd/shell.go (server.run) listens on ``fmt.Sprintf("%s:%d", ip.String(), port)``,
+  without brackets, so an IPv6 address (``too many colons in address``) or no address (``<nil>``) never listens.
+  The default is 0.0.0.0; before 2.3.0, and with 1.x environment configuration, the node listens on every address.
 
 Every message names the rule and the fix, never a secret's value.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import typing as t
 import urllib.parse
@@ -549,6 +555,108 @@ def log_level_problems(log_level: t.Any, config_format: str, config_extra: t.Any
     ]
 
 
+# -- where the API listens ------------------------------------------------------------------------------------------
+
+# The first release with WebServer.ListenIP (PR #9621); before it the node listens on every address
+LISTEN_IP_RELEASE = (2, 3, 0)
+NODE_LISTEN_IP = "0.0.0.0"
+EVERY_ADDRESS = ("0.0.0.0", "::")
+
+
+def _release(version: t.Any) -> tuple[int, ...] | None:
+    found = re.match(r"^v?([0-9]+)[.]([0-9]+)[.]([0-9]+)", str(version or ""))
+    return tuple(int(part) for part in found.groups()) if found else None
+
+
+def has_listen_ip(version: t.Any, config_format: str) -> bool:
+    """Whether this node reads WebServer.ListenIP (TOML configuration, 2.3.0 and later)."""
+    release = _release(version)
+    return config_format == "toml" and release is not None and release >= LISTEN_IP_RELEASE
+
+
+def go_ip(value: str) -> str | None:
+    """net.ParseIP(value).String() as Go prints it (an IPv4-mapped IPv6 address prints as IPv4), or None when Go refuses
+    the text (Go has no zones in an IP and no leading zeros in IPv4, like Python's ipaddress without the zone)."""
+    if "%" in value:
+        return None
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
+def effective_listen_ips(settings: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The ListenIP values the node reads ({setting name: value}): chainlink_config_extra wins over node_listen_ip, as the
+    role merges it into config.toml; the TLS listener only when its port is not 0 (default 0.0.0.0)."""
+    extra = settings.get("config_extra")
+    out: dict[str, t.Any] = {}
+    configured = _lookup(extra, ("WebServer", "ListenIP"))
+    out["chainlink_config_extra WebServer.ListenIP" if configured is not None else "node_listen_ip (chainlink_listen_ip)"] = (
+        configured if configured is not None else settings.get("listen_ip", NODE_LISTEN_IP)
+    )
+    https = _lookup(extra, ("WebServer", "TLS", "HTTPSPort"))
+    https = https if https is not None else settings.get("https_port", 0)
+    if str(https) not in ("0", "", "None"):
+        tls = _lookup(extra, ("WebServer", "TLS", "ListenIP"))
+        out["WebServer.TLS.ListenIP"] = tls if tls is not None else NODE_LISTEN_IP
+    return out
+
+
+def listen_problems(settings: t.Mapping[str, t.Any]) -> list[str]:
+    """A ListenIP the node refuses at boot (not an IP) or on which it can never listen (empty, IPv6)."""
+    if not has_listen_ip(settings.get("version"), str(settings.get("config_format") or "toml")):
+        return []
+    problems = []
+    for name, value in effective_listen_ips(settings).items():
+        text = "" if value is None else str(value)
+        ip = go_ip(text) if text else None
+        if not isinstance(value, str) and value is not None:
+            problems.append(f"{name} is {value!r}, not a string: the node refuses it at boot (toml: cannot decode); write an IP address such as 127.0.0.1")
+        elif not text:
+            problems.append(
+                f"{name} is empty: the node decodes it to no address and then never listens ('<nil>:<port>'): write an IP address,"
+                " 127.0.0.1 (the default, reached through an SSH tunnel) or 0.0.0.0 (every address)"
+            )
+        elif ip is None:
+            problems.append(f"{name} '{text}' is not an IP address: the node refuses to boot (invalid IP address: {text}): write one such as 127.0.0.1")
+        elif ":" in ip:
+            problems.append(
+                f"{name} '{text}' is an IPv6 address: the node writes '<ip>:<port>' without brackets and never listens (too many"
+                " colons in address): use an IPv4 address such as 127.0.0.1"
+            )
+    return problems
+
+
+def listen_warnings(settings: t.Mapping[str, t.Any]) -> list[str]:
+    """Where the node's API would listen on every address of its Docker host (an explicit choice, never the default)."""
+    port = settings.get("http_port", "")
+    if str(settings.get("network_mode") or "host") == "bridge":
+        published = str(settings.get("published_address") or "")
+        if published in ("", *EVERY_ADDRESS):
+            return [
+                f"the node's API (port {port}) is published on every address of its Docker host (node_published_address"
+                f" '{published}'): anyone who reaches the host reaches it; 127.0.0.1 (and an SSH tunnel) is the default"
+            ]
+        return []
+    config_format = str(settings.get("config_format") or "toml")
+    if not has_listen_ip(settings.get("version"), config_format):
+        why = "1.x environment configuration" if config_format == "env" else "it came in 2.3.0"
+        return [
+            f"Chainlink {settings.get('version')} has no WebServer.ListenIP ({why}), so with host networking its API (port {port})"
+            " listens on every address of its Docker host: use node_network_mode bridge (published on node_published_address,"
+            " 127.0.0.1) or a firewall"
+        ]
+    return [
+        f"{name} is '{value}': the node's API listens on every address of its Docker host (anyone who reaches the host"
+        " reaches it); 127.0.0.1 (the default, reached through an SSH tunnel) keeps it local"
+        for name, value in effective_listen_ips(settings).items()
+        if go_ip(str(value or "")) in EVERY_ADDRESS
+    ]
+
+
 # -- one instance ---------------------------------------------------------------------------------------------------
 
 
@@ -573,4 +681,5 @@ def node_problems(settings: t.Mapping[str, t.Any]) -> list[str]:
         settings.get("config_extra"),
         settings.get("env_extra"),
     )
+    problems += listen_problems(settings)
     return problems

@@ -122,8 +122,13 @@ options:
     type: float
     default: 60
 notes:
-  - The log is read with the Docker logs API, so the container's logging driver must support reading
-    (C(json-file), C(local), C(journald), or Docker's dual logging).
+  - The log is read with the Docker logs API, so the container's logging driver must support reading - C(json-file),
+    C(local) and C(journald) do; any other driver (C(syslog), C(fluentd), ...) is read from Docker's dual logging
+    cache (Docker 20.10 and later, unless the driver's C(cache-disabled) option is set); C(none) keeps no log.
+  - A rotated log (C(max-size)/C(max-file), logrotate) no longer holds its oldest lines, so a line printed at start can be
+    gone before the wait begins. The result's C(log_cut) says when the log no longer reaches back to the run's start,
+    and a timeout's message says so; the node role's state (C(status.yml)) and the handover's detection then identify
+    the instance from the database instead.
   - The module follows the stream and reacts as soon as Docker delivers a line; it does not poll. When the
     container stops, Docker ends the stream and the module inspects the container once to report how it ended.
   - A wait can stop at the lines seen so far only because they are complete lines; a last line without a newline

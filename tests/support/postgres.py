@@ -85,11 +85,11 @@ class PostgresServer:
         subprocess.run(["docker", "rm", "-f", self.container], capture_output=True, check=False)
 
 
-def start_postgres(name_prefix: str = "nodeops-test-pg") -> PostgresServer:
-    """Start a fresh server from the lab image on a free loopback port."""
+def start_postgres(name_prefix: str = "nodeops-test-pg", port: int | None = None) -> PostgresServer:
+    """Start a fresh server from the lab image on a free loopback port (or ``port``, from a test's own range)."""
     if subprocess.run(["docker", "image", "inspect", PG_IMAGE], capture_output=True, check=False).returncode != 0:
         raise RuntimeError(f"image {PG_IMAGE} is missing: run 'make images' (or lab/lab images) first")
-    port = free_port()
+    port = port or free_port()
     server = PostgresServer(container=f"{name_prefix}-{port}", port=port)
     subprocess.run(
         [
@@ -111,5 +111,10 @@ def start_postgres(name_prefix: str = "nodeops-test-pg") -> PostgresServer:
         check=True,
         capture_output=True,
     )
-    server.wait_ready()
+    try:
+        server.wait_ready()
+    except RuntimeError:
+        # a server that did not come up is not left behind (nor is its port, for a fixed one)
+        server.stop()
+        raise
     return server

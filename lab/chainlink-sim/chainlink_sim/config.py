@@ -9,6 +9,7 @@ one the real decoder knows, with the right type (other known keys, chains includ
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -17,6 +18,33 @@ from pathlib import Path
 
 from . import passwords
 from .version import Behaviour
+
+
+def go_ip_string(text: str) -> str | None:
+    """``net.ParseIP(text).String()``: Go's form of an IP (an IPv4-mapped IPv6 address prints as IPv4), or None where
+    ``ParseIP`` refuses the text (no zones, no leading zeros in IPv4)."""
+    if "%" in text:
+        return None
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
+def go_listen_address(ip: str, port: int) -> tuple[str, str | None]:
+    """``server.run``'s address, ``fmt.Sprintf("%s:%d", ip.String(), port)`` (no brackets), and why Go's listen refuses it
+    (None when it can bind): an empty ListenIP decodes to a nil IP, printed ``<nil>``; an IPv6 one has too many colons."""
+    shown = go_ip_string(ip) if ip else None
+    if shown is None:
+        return f"<nil>:{port}", "listen tcp: lookup <nil>: no such host"
+    addr = f"{shown}:{port}"
+    if ":" in shown:
+        return addr, f"listen tcp: address {addr}: too many colons in address"
+    return addr, None
+
 
 NS_PER = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
 _DUR_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")

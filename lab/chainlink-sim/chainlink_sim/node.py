@@ -18,11 +18,16 @@ import psycopg2
 import psycopg2.extensions
 
 from . import passwords
-from .config import Config, ConfigError, env_flag, env_seconds, format_go_duration
+from .config import Config, ConfigError, env_flag, env_seconds, format_go_duration, go_listen_address
 from .locks import AdvisoryLock, LeaseLock, LockError, application_name, close_quietly, connect
 from .log import Logger
 from .version import Behaviour, Version
 from .web import Check, WebServer, hash_password
+
+
+class _ListenRefused(Exception):
+    """Go's listen refused the address before any bind (``go_listen_address``)."""
+
 
 NODE_VERSIONS_SQL = (
     "CREATE TABLE IF NOT EXISTS node_versions (version TEXT PRIMARY KEY, created_at timestamp without time zone NOT NULL)",
@@ -429,16 +434,20 @@ class Node:
             threading.Thread(target=self._run_tls, args=(web, web_log), name="web-tls-start", daemon=True).start()
 
     def _run_http(self, web: WebServer, web_log: Logger, ip: str, port: int) -> None:
+        # server.run: the address is "<ip.String()>:<port>", so an empty (nil) or IPv6 ListenIP never listens
+        addr, refused = go_listen_address(self.cfg.listen_ip, port)
+        shown = addr.rsplit(":", 1)[0]
         while not self.stop.is_set():
+            web_log.info(f"Listening and serving HTTP on {addr}", "cmd/shell.go:560", ip=shown, port=port)
             try:
-                server = web.bind_http(ip, port)
+                if refused is not None:
+                    raise _ListenRefused(refused)
+                server = web.bind_http(shown, port)
+            except _ListenRefused as exc:
+                web_log.crit(f"Error starting server: failed to run plaintext HTTP server: {exc}", "cmd/shell.go:540")
             except OSError as exc:
-                web_log.info(f"Listening and serving HTTP on {ip}:{port}", "cmd/shell.go:560", ip=ip, port=port)
-                web_log.crit(
-                    f"Error starting server: failed to run plaintext HTTP server: listen tcp {ip}:{port}: bind: {_go_errno_text(exc)}", "cmd/shell.go:540"
-                )
+                web_log.crit(f"Error starting server: failed to run plaintext HTTP server: listen tcp {addr}: bind: {_go_errno_text(exc)}", "cmd/shell.go:540")
             else:
-                web_log.info(f"Listening and serving HTTP on {ip}:{port}", "cmd/shell.go:560", ip=ip, port=port)
                 web.serve_http(server)
                 return
             if self.stop.wait(self.cfg.start_timeout):

@@ -4,7 +4,8 @@
 
 The known keys are data, one file per version family in ``data/`` (``config-2.x.toml``, ``config-1.11.toml``,
 ``config-1.10.toml``, ``secrets-2.x.toml``, ``secrets-1.x.toml``): each key is written with its default or example
-value, whose TOML type is the key's type; a string value that parses as a Go duration makes the key a duration. A table
+value, whose TOML type is the key's type; a string value that parses as a Go duration makes the key a duration, and one
+that is an IPv4 address makes it a ``net.IP`` (``ListenIP``: decoded by ``UnmarshalText``, empty allowed). A table
 whose only key is ``*`` is a map; ``[_sim] opaque`` names the top-level arrays of tables (the chains) that are accepted
 without checking their content. A new key is a data change.
 """
@@ -17,7 +18,7 @@ import tomllib
 import typing as t
 from pathlib import Path
 
-from .config import ConfigError, parse_go_duration
+from .config import ConfigError, go_ip_string, parse_go_duration
 from .version import Behaviour
 
 DATA_DIR = Path(__file__).with_name("data")
@@ -27,7 +28,7 @@ DATA_DIR = Path(__file__).with_name("data")
 class Spec:
     """What a key may hold: a scalar kind, a table of specs, a map or a list of tables of one spec, or anything."""
 
-    kind: str  # string | duration | integer | float | boolean | array | table | map | tables | opaque
+    kind: str  # string | duration | ip | integer | float | boolean | array | table | map | tables | opaque
     fields: dict[str, Spec] = dataclasses.field(default_factory=dict)
     item: Spec | None = None
 
@@ -50,7 +51,7 @@ def _spec(value: t.Any) -> Spec:
     try:
         parse_go_duration(value)
     except ValueError:
-        return Spec("string")
+        return Spec("ip") if value.count(".") == 3 and go_ip_string(value) is not None else Spec("string")
     return Spec("duration")
 
 
@@ -92,7 +93,7 @@ class _Checker:
         self.type_errors: list[str] = []
 
     def wrong(self, path: str, value: t.Any, spec: Spec) -> None:
-        want = {"tables": "array of tables", "opaque": "array of tables", "map": "table"}.get(spec.kind, spec.kind)
+        want = {"tables": "array of tables", "opaque": "array of tables", "map": "table", "ip": "net.IP"}.get(spec.kind, spec.kind)
         self.type_errors.append(f"toml: cannot decode TOML {_toml_type(value)} into {path} (expects {want})")
 
     def check(self, value: t.Any, spec: Spec, path: str) -> None:
@@ -130,6 +131,12 @@ class _Checker:
                 parse_go_duration(value)
             except ValueError as exc:
                 self.type_errors.append(f"toml: {path}: {exc}")
+        elif kind == "ip":
+            # net.IP's UnmarshalText: empty is a nil IP; anything else must be what net.ParseIP reads
+            if not isinstance(value, str):
+                self.wrong(path, value, spec)
+            elif value and go_ip_string(value) is None:
+                self.type_errors.append(f"toml: invalid IP address: {value}")
         elif kind == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 self.wrong(path, value, spec)

@@ -307,3 +307,26 @@ def test_release_past_the_grace_period_is_bounded_by_the_query_timeout(sim_facto
             subprocess.run(["docker", "unpause", server.container], check=False, capture_output=True)
     finally:
         server.stop()
+
+
+# -- WebServer.ListenIP: a net.IP, listened on as "<ip.String()>:<port>" (cmd/shell.go server.run) -------------------
+COPTS_PORT = 17812  # this test's own port (the copts range)
+
+
+def test_listen_ip_that_is_no_ip_fails_boot_before_the_database(db: Db, sim_factory: SimFactory) -> None:
+    node = sim_factory.start(V2, db.url, http_port=COPTS_PORT, extra_toml="[WebServer]\nListenIP = 'localhost'\n")
+    assert node.wait_exit() == 1
+    assert "failed to decode config TOML: toml: invalid IP address: localhost" in node.log_text()
+    assert not db.has_table("lease_lock"), "refused before the database is touched"
+
+
+def test_ipv6_listen_ip_never_listens_but_the_node_runs(db: Db, sim_factory: SimFactory) -> None:
+    node = sim_factory.start(V2, db.url, http_port=COPTS_PORT, extra_toml="[WebServer]\nListenIP = '::1'\n")
+    node.wait_booted()
+    line = node.wait_for_line("Error starting server: failed to run plaintext HTTP server")
+    assert f"listen tcp: address ::1:{COPTS_PORT}: too many colons in address" in line.text, line.text
+    assert f"Listening and serving HTTP on ::1:{COPTS_PORT}" in node.log_text()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", COPTS_PORT), timeout=1).close()
+    # it keeps running and holding the lease (the server is retried every StartTimeout)
+    assert node.running and node.active

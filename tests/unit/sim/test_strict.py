@@ -257,3 +257,32 @@ def test_fixed_window_from_the_first_request() -> None:
     decision = limiter.hit("a")
     assert (decision.reached, decision.remaining) == (False, 2)  # a new window starts at this request
     assert decision.headers()["X-RateLimit-Reset"] == "120"
+
+
+# -- WebServer.ListenIP: a net.IP (UnmarshalText), listened on as "<ip>:<port>" without brackets -----------------------
+@pytest.mark.parametrize("value", ["127.0.0.1", "0.0.0.0", "10.1.2.3", "::1", "::ffff:127.0.0.1", ""])
+def test_listen_ip_decodes_what_go_parses(value: str) -> None:
+    assert schema.strict_errors({"WebServer": {"ListenIP": value}, "P2P": {}}, spec(V2)) is None
+
+
+@pytest.mark.parametrize("value", ["localhost", "127.0.0.1:6688", "300.1.1.1", "127.000.0.1", "fe80::1%eth0", " 127.0.0.1"])
+def test_listen_ip_that_is_no_ip_fails_the_decode(value: str) -> None:
+    assert schema.strict_errors({"WebServer": {"ListenIP": value}}, spec(V2)) == f"toml: invalid IP address: {value}"
+    assert schema.strict_errors({"WebServer": {"TLS": {"ListenIP": value}}}, spec(V2)) == f"toml: invalid IP address: {value}"
+
+
+def test_listen_ip_of_another_type_is_named() -> None:
+    assert schema.strict_errors({"WebServer": {"ListenIP": 127}}, spec(V2)) == "toml: cannot decode TOML integer into WebServer.ListenIP (expects net.IP)"
+
+
+@pytest.mark.parametrize(
+    ("ip", "address", "refused"),
+    [
+        ("127.0.0.1", "127.0.0.1:6688", None),
+        ("::ffff:127.0.0.1", "127.0.0.1:6688", None),
+        ("::1", "::1:6688", "listen tcp: address ::1:6688: too many colons in address"),
+        ("", "<nil>:6688", "listen tcp: lookup <nil>: no such host"),
+    ],
+)
+def test_listen_address_is_formatted_as_go_does(ip: str, address: str, refused: str | None) -> None:
+    assert c.go_listen_address(ip, 6688) == (address, refused)

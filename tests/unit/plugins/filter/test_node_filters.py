@@ -63,3 +63,11 @@ def test_instance_states_names_bad_input() -> None:
 )
 def test_config_format_is_decided_by_the_version_unless_asked(version: str | None, requested: str, expected: str) -> None:
     assert config_format(version, requested) == expected
+
+
+def test_node_problems_warns_where_the_api_listens_on_every_address() -> None:
+    settings = {"version": "2.29.0", "config_format": "toml", "listen_ip": "0.0.0.0", "http_port": 6688, "stop_timeout": 20}
+    # a choice the node accepts: no problem, one warning
+    assert node_problems.node_problems(settings) == []
+    assert "listens on every address" in node_problems.node_problems(settings, warnings=True)[0]
+    assert node_problems.node_problems({**settings, "listen_ip": "127.0.0.1"}, warnings=True) == []

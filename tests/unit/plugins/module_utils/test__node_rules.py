@@ -186,3 +186,66 @@ def test_a_log_level_that_hides_the_proven_lines_is_refused_wherever_it_is_set(c
 )
 def test_info_and_debug_keep_the_proofs_visible(changes: dict[str, t.Any]) -> None:
     assert problems(**changes) == []
+
+
+# -- where the API listens (WebServer.ListenIP from 2.3.0) ----------------------------------------------------------
+
+
+def listen(**settings: t.Any) -> dict[str, t.Any]:
+    return {"version": "2.29.0", "config_format": "toml", "listen_ip": "127.0.0.1", "http_port": 6688, "https_port": 0, **settings}
+
+
+@pytest.mark.parametrize("ip", ["127.0.0.1", "0.0.0.0", "10.0.0.5", "::ffff:127.0.0.1"])
+def test_listen_ip_the_node_accepts(ip: str) -> None:
+    assert _node_rules.listen_problems(listen(listen_ip=ip)) == []
+
+
+@pytest.mark.parametrize(
+    ("ip", "text"),
+    [
+        ("localhost", "'localhost' is not an IP address: the node refuses to boot (invalid IP address: localhost)"),
+        ("300.1.1.1", "is not an IP address"),
+        ("fe80::1%eth0", "is not an IP address"),
+        ("::1", "'::1' is an IPv6 address: the node writes '<ip>:<port>' without brackets and never listens"),
+        ("", "node_listen_ip (chainlink_listen_ip) is empty: the node decodes it to no address"),
+    ],
+)
+def test_listen_ip_the_node_refuses_or_never_listens_on(ip: str, text: str) -> None:
+    problems = _node_rules.listen_problems(listen(listen_ip=ip))
+    assert len(problems) == 1 and text in problems[0], problems
+    # the same rules hold in node_problems, which the preflight runs
+    assert problems[0] in _node_rules.node_problems(
+        {**listen(listen_ip=ip), "database_url": GOOD_URL, "keystore_password": GOOD, "api_email": "a@b.c", "api_password": GOOD, "stop_timeout": 20}
+    )
+
+
+def test_listen_ip_from_config_extra_wins_and_tls_is_checked_when_on() -> None:
+    settings = listen(config_extra={"WebServer": {"ListenIP": "nope", "TLS": {"HTTPSPort": 6689, "ListenIP": "::"}}})
+    problems = _node_rules.listen_problems(settings)
+    assert "chainlink_config_extra WebServer.ListenIP 'nope' is not an IP address" in problems[0]
+    assert "WebServer.TLS.ListenIP '::' is an IPv6 address" in problems[1]
+
+
+@pytest.mark.parametrize("settings", [listen(version="2.2.0", listen_ip="bogus"), listen(version="1.11.0", config_format="env", listen_ip="")])
+def test_listen_ip_is_not_read_before_2_3(settings: dict[str, t.Any]) -> None:
+    assert _node_rules.listen_problems(settings) == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "text"),
+    [
+        (listen(), None),
+        (listen(listen_ip="0.0.0.0"), "node_listen_ip (chainlink_listen_ip) is '0.0.0.0': the node's API listens on every address"),
+        (listen(config_extra={"WebServer": {"ListenIP": "0.0.0.0"}}), "chainlink_config_extra WebServer.ListenIP is '0.0.0.0'"),
+        # TLS on: its listener defaults to every address
+        (listen(https_port=6689), "WebServer.TLS.ListenIP is '0.0.0.0'"),
+        (listen(https_port=6689, config_extra={"WebServer": {"TLS": {"ListenIP": "127.0.0.1"}}}), None),
+        (listen(version="2.2.0"), "Chainlink 2.2.0 has no WebServer.ListenIP (it came in 2.3.0), so with host networking"),
+        (listen(version="1.11.0", config_format="env"), "(1.x environment configuration)"),
+        (listen(version="1.11.0", config_format="env", network_mode="bridge", published_address="127.0.0.1"), None),
+        (listen(network_mode="bridge", listen_ip="0.0.0.0", published_address="0.0.0.0"), "published on every address of its Docker host"),
+    ],
+)
+def test_listen_warnings(settings: dict[str, t.Any], text: str | None) -> None:
+    warnings = _node_rules.listen_warnings(settings)
+    assert (warnings == []) if text is None else (len(warnings) == 1 and text in warnings[0]), warnings
