@@ -26,7 +26,7 @@ from ansible_collections.community.docker.plugins.module_utils._api._import_help
 from ansible_collections.community.docker.plugins.module_utils.common_api import AnsibleDockerClient
 
 from ansible_collections.nodeops.chainlink.plugins.module_utils._log_patterns import ParsedLine, parse_line
-from ansible_collections.nodeops.chainlink.plugins.module_utils._redact import redact
+from ansible_collections.nodeops.chainlink.plugins.module_utils._redact import redact, redact_text
 
 if t.TYPE_CHECKING:
     from ansible.module_utils.basic import AnsibleModule
@@ -329,14 +329,14 @@ class DockerLogsClient(AnsibleDockerClient):  # type: ignore[misc]  # community.
         if not self.reached and REQUESTS_IMPORT_ERROR is None and URLLIB3_IMPORT_ERROR is None:
             msg = f"Cannot talk to the Docker daemon at {self.daemon}: {msg}. Check that the daemon runs and that docker_host (or DOCKER_HOST) points to it."
         # raw log lines may carry a URL with its password (user:pass@) or a password= value
-        super().fail(redact(msg), **redact(kwargs))
-        raise SystemExit(1)  # fail() exits; this line only informs type checkers
+        details: dict[str, t.Any] = redact(kwargs)
+        super().fail(redact_text(msg), **details)
+        raise SystemExit(1)  # fail_json exits; this line only tells type checkers so
 
     def exit(self, **result: t.Any) -> t.NoReturn:
         """exit_json with the log lines returned (matched, fields) redacted as in fail()."""
         self.module.exit_json(**redact(result))
-        raise SystemExit(0)  # exit_json exits; this line only informs type checkers
-        raise SystemExit(1)  # fail_json exits; this line only tells type checkers so
+        raise SystemExit(0)  # exit_json exits; this line only tells type checkers so
 
     def find_container(self, name: str) -> ContainerState | None:
         data = self.get_container(name)

@@ -24,7 +24,9 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.nodeops.chainlink.plugins.modules import log_wait
 from tests.integration.handover.lab import VENV_BIN, HandoverLab, ansible_env, start_lab_postgres
+from tests.support.ansible_module import run_module
 from tests.support.postgres import PostgresServer
 
 DB_USER, DB_PASSWORD = "secr_node", "secr-Db-Passw0rd-4b3a2c1d"
@@ -118,10 +120,12 @@ class Run:
         except (OSError, ValueError):
             return
         pid = int(meta.get("pid") or 0)
-        if pid and Path(f"/proc/{pid}").exists():
-            self.observer_pids.add(pid)
+        try:
             environ = Path(f"/proc/{pid}/environ").read_bytes().replace(b"\0", b"\n").decode("utf-8", "replace")
-            self.processes.setdefault(-pid, f"(environment of the observer {pid}) {environ}")
+        except OSError:
+            return  # not running (yet, or any more)
+        self.observer_pids.add(pid)
+        self.processes.setdefault(-pid, f"(environment of the observer {pid}) {environ}")
 
     def check(self, secrets: dict[str, str], ok: bool = True) -> None:
         assert (self.rc == 0) is ok, f"rc {self.rc}:\n{self.output[-5000:]}"
@@ -142,6 +146,8 @@ def check_reports(lab: HandoverLab, secrets: dict[str, str], count: int) -> None
         assert not leaks(report.read_text(), secrets), f"{report.name}: " + "\n".join(leaks(report.read_text(), secrets))
 
 
+# several playbook runs at -vvv in one test: beyond the 300 s default on a loaded machine
+@pytest.mark.timeout(900)
 def test_v2_pair_deploy_failed_upgrade_and_upgrade_at_vvv_show_no_secret(pg: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> None:
     lab = HandoverLab(pg, tmp_path_factory.mktemp("secr2"), name="secr2", ports=(17900, 17901))
     secrets = inventory_secrets(lab)
@@ -175,6 +181,7 @@ def test_v2_pair_deploy_failed_upgrade_and_upgrade_at_vvv_show_no_secret(pg: Pos
         lab.destroy()
 
 
+@pytest.mark.timeout(900)
 def test_v1_env_pair_deploy_status_and_switchover_at_vvv_show_no_secret(pg: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> None:
     lab = HandoverLab(pg, tmp_path_factory.mktemp("secr1"), name="secr1", ports=(17902, 17903))
     secrets = inventory_secrets(lab)
@@ -193,3 +200,24 @@ def test_v1_env_pair_deploy_status_and_switchover_at_vvv_show_no_secret(pg: Post
         check_reports(lab, secrets, count=1)
     finally:
         lab.destroy()
+
+
+def test_log_wait_masks_a_url_password_in_the_lines_it_returns_and_in_its_failure() -> None:
+    """A raw log line quoting a URL with its password: neither the matched lines nor the failure's last lines show it."""
+    name = "secr-logline"
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+    script = f"echo 'dial postgresql://node:{RAW_PASSWORD}@127.0.0.1:5432/cl failed'; echo 'connected host=db password={RAW_PASSWORD}'; sleep 60"
+    subprocess.run(
+        ["docker", "run", "-d", "--name", name, "--network", "host", "--label", "nodeops.test=true", "nodeops-lab/base:bookworm", "sh", "-c", script],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    try:
+        found = run_module(log_wait.main, {"name": name, "regex": ["^connected"], "timeout": 20})
+        refused = run_module(log_wait.main, {"name": name, "regex": ["^never"], "fail_on": ["^dial"], "timeout": 20})
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+    assert not found.get("failed"), found
+    assert found["matched"][0]["line"] == "connected host=db password=********"
+    assert refused["failed"] and refused["failed_line"]["line"] == "dial postgresql://node:********@127.0.0.1:5432/cl failed"
+    assert "logged a line matching fail_on" in refused["msg"]
+    assert RAW_PASSWORD not in json.dumps(found) + json.dumps(refused)
