@@ -191,9 +191,14 @@ def test_v1_env_pair_deploy_status_and_switchover_at_vvv_show_no_secret(pg: Post
         # the node reads its database URL from the environment only: there it is, and nowhere in the output
         env = dict(entry.split("=", 1) for entry in lab.inspect("primary")["Config"]["Env"])
         assert DB_PASSWORD in env["DATABASE_URL"]
+        # status compares the running containers with an inventory whose lease changed: named by variable, and the
+        # redacted DATABASE_URL compares equal to the inventory's (redacted the same way)
+        lab.write_inventory("1.10.0", inventory(lab, chainlink_config_extra={}, chainlink_locking_mode="lease", chainlink_lease_duration="4s"))
         status = Run(lab, "status.yml")
         status.check(secrets)
         assert "DATABASE_URL=********" in status.output  # the container was shown, redacted
+        assert "env: LEASE_LOCK_DURATION" in status.output and "env: DATABASE_URL" not in status.output
+        lab.write_inventory("1.10.0", inventory(lab, chainlink_config_extra={}, chainlink_locking_mode="lease"))
         switch = Run(lab, "switchover.yml")
         switch.check(secrets)
         assert lab.latest_report("switchover")["outcome"] == "ok"
