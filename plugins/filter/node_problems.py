@@ -18,6 +18,8 @@ description:
   - The keystore password follows the same rule; the API password also has at most 50 characters and does not contain
     the API email.
   - A TOML-configured node refuses every legacy (1.x) environment variable the real 2.x refuses, present even empty.
+  - A TOML-configured node's environment may not carry a secret the node would read there (C(CL_DATABASE_URL),
+    C(CL_PASSWORD_KEYSTORE) and the other C(CL_*) secrets), where C(docker inspect) would show it; the secrets file holds them.
   - The Docker stop timeout must be at least C(ShutdownGracePeriod) + C(Database.DefaultQueryTimeout) + 5 s.
   - From 2.3.0 (TOML), C(WebServer.ListenIP) (C(listen_ip), or C(WebServer.ListenIP) in C(config_extra)) must be an IPv4
     address - the node refuses a value that is not an IP at boot, and never listens on an empty one or an IPv6 one (it

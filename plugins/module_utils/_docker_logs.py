@@ -24,6 +24,7 @@ import typing as t
 
 from ansible_collections.nodeops.chainlink.plugins.module_utils._docker import DockerApiClient, transport_missing
 from ansible_collections.nodeops.chainlink.plugins.module_utils._log_patterns import ParsedLine, parse_line
+from ansible_collections.nodeops.chainlink.plugins.module_utils._redact import redact, redact_text
 
 if t.TYPE_CHECKING:
     from ansible.module_utils.basic import AnsibleModule
@@ -323,8 +324,15 @@ class DockerLogsClient(DockerApiClient):  # type: ignore[misc]  # its base is co
     def fail(self, msg: str, **kwargs: t.Any) -> t.NoReturn:
         if not self.reached and not transport_missing():
             msg = f"Cannot talk to the Docker daemon at {self.daemon}: {msg}. Check that the daemon runs and that docker_host (or DOCKER_HOST) points to it."
-        super().fail(msg, **kwargs)
+        # raw log lines may carry a URL with its password (user:pass@) or a password= value
+        details: dict[str, t.Any] = redact(kwargs)
+        super().fail(redact_text(msg), **details)
         raise SystemExit(1)  # fail_json exits; this line only tells type checkers so
+
+    def exit(self, **result: t.Any) -> t.NoReturn:
+        """exit_json with the log lines returned (matched, fields) redacted as in fail()."""
+        self.module.exit_json(**redact(result))
+        raise SystemExit(0)  # exit_json exits; this line only tells type checkers so
 
     def find_container(self, name: str) -> ContainerState | None:
         data = self.get_container(name)

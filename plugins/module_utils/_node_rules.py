@@ -532,6 +532,34 @@ def legacy_env_problems(env: t.Any, config_format: str) -> list[str]:
     ]
 
 
+# The secrets a TOML-configured node (2.x, 1.11+) also reads from its environment (core/config/env/env.go, Secret(...)).
+# The role writes them to secrets.toml (0600) instead: in the environment they show in docker inspect and in every
+# task that reads the container.
+SECRET_ENV: dict[str, str] = {
+    "CL_DATABASE_URL": "chainlink_database_url",
+    "CL_DATABASE_BACKUP_URL": "chainlink_secrets_extra Database.BackupURL",
+    "CL_EXPLORER_ACCESS_KEY": "chainlink_secrets_extra Explorer.AccessKey",
+    "CL_EXPLORER_SECRET": "chainlink_secrets_extra Explorer.Secret",
+    "CL_PASSWORD_KEYSTORE": "chainlink_keystore_password",
+    "CL_PASSWORD_VRF": "chainlink_secrets_extra Password.VRF",
+    "CL_PYROSCOPE_AUTH_TOKEN": "chainlink_secrets_extra Pyroscope.AuthToken",
+    "CL_PROMETHEUS_AUTH_TOKEN": "chainlink_secrets_extra Prometheus.AuthToken",
+    "CL_THRESHOLD_KEY_SHARE": "chainlink_secrets_extra Threshold.ThresholdKeyShare",
+}
+
+
+def secret_env_problems(env: t.Any, config_format: str) -> list[str]:
+    """A secret a TOML-configured node would read from its environment, which the secrets file keeps out of sight."""
+    if config_format != "toml" or not isinstance(env, t.Mapping):
+        return []
+    found = sorted(str(name) for name in env if str(name) in SECRET_ENV)
+    return [
+        f"node_env_extra sets {name}, a secret the container's environment would show (docker inspect, every task that"
+        f" reads the container): remove it and set {SECRET_ENV[name]}, which the role writes to secrets.toml (mode 0600)"
+        for name in found
+    ]
+
+
 # -- logging --------------------------------------------------------------------------------------------------------
 
 # The collection proves every step from info-level lines (the standby's waiting line, "Chainlink booted"); a higher
@@ -672,6 +700,7 @@ def node_problems(settings: t.Mapping[str, t.Any]) -> list[str]:
         config_format,
     )
     problems += legacy_env_problems(settings.get("env_extra"), config_format)
+    problems += secret_env_problems(settings.get("env_extra"), config_format)
     problems += log_level_problems(settings.get("log_level", "info"), config_format, settings.get("config_extra"), settings.get("env_extra"))
     problems += stop_timeout_problems(
         settings.get("stop_timeout"),

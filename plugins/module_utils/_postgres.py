@@ -12,9 +12,10 @@ import getpass
 import os
 import traceback
 import typing as t
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.nodeops.chainlink.plugins.module_utils._redact import redact_text, secret_forms
 
 PSYCOPG2_IMPORT_ERROR: str | None
 try:
@@ -49,8 +50,6 @@ _LIBPQ_KEYWORDS = {
     "ssl_mode": "sslmode",
 }
 
-MASK = "********"
-
 
 class PostgresError(Exception):
     """Any failure to connect to PostgreSQL or to run a query; the message never holds a password."""
@@ -61,34 +60,8 @@ class PostgresError(Exception):
         self.connection_lost = connection_lost
 
 
-def url_secrets(url: str | None) -> list[str]:
-    """Every form in which a connection URL (or key=value string) may carry its password, longest first."""
-    if not url:
-        return []
-    found = {url}
-    try:
-        parts = urlsplit(url)
-        if parts.password:
-            found.update({parts.password, unquote(parts.password)})
-        for key, value in parse_qsl(parts.query, keep_blank_values=False):
-            if key == "password" and value:
-                found.add(value)
-    except ValueError:
-        pass  # not a URL: the key=value parser below may still find the password
-    if PSYCOPG2_IMPORT_ERROR is None:
-        try:
-            password = psycopg2.extensions.parse_dsn(url).get("password")
-        except psycopg2.Error:
-            password = None
-        if password:
-            found.add(password)
-    return sorted(found, key=len, reverse=True)
-
-
-def redact(text: str, secrets: t.Iterable[str]) -> str:
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
+# Every form in which a connection URL (or key=value string) may carry its password (module_utils/_redact.py)
+url_secrets = secret_forms
 
 
 def connection_kwargs(
@@ -192,7 +165,7 @@ class PostgresClient:
     # -- messages ---------------------------------------------------------------------------------------------------
 
     def sanitize(self, text: str) -> str:
-        return redact(text, self._secrets)
+        return redact_text(text, self._secrets)
 
     def fail(self, msg: str, **kwargs: t.Any) -> t.NoReturn:
         self.close()

@@ -510,7 +510,7 @@ def main() -> None:
     name = client.module.params["name"]
     waiter = LogWaiter(client, checked[0])
     try:
-        client.module.exit_json(**waiter.wait())
+        client.exit(**waiter.wait())
     except LogWaitError as exc:
         client.fail(str(exc), **exc.details)
     except (OSError, http.client.HTTPException) as exc:

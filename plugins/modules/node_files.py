@@ -31,7 +31,9 @@ attributes:
   diff_mode:
     support: partial
     details:
-      - Only files with C(secret=false) show their content; a secret file, a removal and a mode or ownership change
+      - Only files with C(secret=false) show their content, and in it every URL (an RPC URL often carries an API key)
+        and every value of a key naming a secret (password, secret, token, key, credential, auth) of a TOML file is
+        masked, as is any URL's password and C(password=) value; a secret file, a removal and a mode or ownership change
         are one line naming the file.
   idempotent:
     support: full
@@ -183,7 +185,11 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.nodeops.chainlink.plugins.module_utils._settings import files_changes
+from ansible_collections.nodeops.chainlink.plugins.module_utils._redact import redact_text, secret_values
+from ansible_collections.nodeops.chainlink.plugins.module_utils._settings import HAS_TOMLLIB, files_changes
+
+if HAS_TOMLLIB:
+    import tomllib
 
 DIRECTORY_MODE = 0o700
 DEFAULT_MODE = "0600"
@@ -253,6 +259,20 @@ def check_parameters(params: t.Mapping[str, t.Any]) -> Parameters:
     if both:
         raise ValueError(f"{', '.join(both)} cannot be in both files and absent.")
     return Parameters(path=params["path"], owner=params["owner"], group=params["group"], files=tuple(files), absent=absent)
+
+
+def hidden_values(text: str) -> list[str]:
+    """The values of a TOML text that are never shown: its URLs (an RPC URL often carries an API key) and the values of
+    keys naming a secret (module_utils/_redact.py); none for a text that is not TOML."""
+    if HAS_TOMLLIB:
+        with contextlib.suppress(tomllib.TOMLDecodeError):
+            return secret_values(config=tomllib.loads(text))
+    return []
+
+
+def shown_text(text: str) -> str:
+    """A file's text as a diff may show it: hidden_values masked, and any URL's password and password= value."""
+    return redact_text(text, hidden_values(text))
 
 
 @contextlib.contextmanager
@@ -363,7 +383,8 @@ class NodeFilesManager:
         if desired.secret:
             state = "content differs" if desired.name in self.current_texts else "created"
             return {"prepared": f"{full}: {state} (secret, not shown)"}
-        return {"before_header": full, "after_header": full, "before": self.current_texts.get(desired.name, ""), "after": desired.text}
+        before = self.current_texts.get(desired.name, "")
+        return {"before_header": full, "after_header": full, "before": shown_text(before), "after": shown_text(desired.text)}
 
     def _write(self, desired: DesiredFile, full: str, content: bytes) -> None:
         """A temporary file beside the target, with its owner and mode, moved over it: never a half-written file."""
@@ -451,6 +472,8 @@ def _show_plain_texts(module: AnsibleModule, params: Parameters) -> None:
     """
     secrets = {f.text for f in params.files if f.secret}
     module.no_log_values.difference_update({f.text for f in params.files if not f.secret} - secrets)
+    # their secret values stay masked, also in the invocation (-vvv) that shows the texts
+    module.no_log_values.update(value for f in params.files if not f.secret for value in hidden_values(f.text))
 
 
 def main() -> None:

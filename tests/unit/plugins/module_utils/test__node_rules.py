@@ -249,3 +249,15 @@ def test_listen_ip_is_not_read_before_2_3(settings: dict[str, t.Any]) -> None:
 def test_listen_warnings(settings: dict[str, t.Any], text: str | None) -> None:
     warnings = _node_rules.listen_warnings(settings)
     assert (warnings == []) if text is None else (len(warnings) == 1 and text in warnings[0]), warnings
+
+
+def test_a_secret_in_the_environment_of_a_toml_node_is_refused_naming_the_setting_to_use() -> None:
+    env = {"CL_DATABASE_URL": "postgresql://u:db-Passw0rd-0123456@db/cl", "CL_PASSWORD_KEYSTORE": "x", "CL_DEV": "false"}
+    problems = _node_rules.secret_env_problems(env, "toml")
+    assert len(problems) == 2
+    assert problems[0].startswith("node_env_extra sets CL_DATABASE_URL, a secret the container's environment would show")
+    assert "set chainlink_database_url" in problems[0] and "set chainlink_keystore_password" in problems[1]
+    assert not any("db-Passw0rd" in p for p in problems)
+    assert _node_rules.secret_env_problems(env, "env") == []  # a 1.x node in env mode reads DATABASE_URL there only
+    problems = _node_rules.node_problems({"config_format": "toml", "env_extra": {"CL_PASSWORD_VRF": "vrf-pw"}, "stop_timeout": 20})
+    assert any("CL_PASSWORD_VRF" in p and "chainlink_secrets_extra Password.VRF" in p for p in problems)

@@ -10,7 +10,7 @@ import pytest
 import yaml  # type: ignore[import-untyped]  # no stubs in the venv
 
 from ansible_collections.nodeops.chainlink.plugins.doc_fragments._postgres import ModuleDocFragment
-from ansible_collections.nodeops.chainlink.plugins.module_utils import _postgres
+from ansible_collections.nodeops.chainlink.plugins.module_utils import _postgres, _redact
 
 NONE: dict[str, t.Any] = {option: None for option in _postgres.COMMON_ARGS} | {"connect_timeout": 10}
 
@@ -37,8 +37,8 @@ def test_url_secrets(url: str | None, secrets: list[str]) -> None:
 
 def test_redact_masks_longest_first() -> None:
     url = "postgresql://cl:pw@db/cl"
-    assert _postgres.redact(f"bad {url} and pw", _postgres.url_secrets(url)) == "bad ******** and ********"
-    assert _postgres.redact("nothing here", []) == "nothing here"
+    assert _redact.redact_text(f"bad {url} and pw", _postgres.url_secrets(url)) == "bad ******** and ********"
+    assert _redact.redact_text("nothing here", []) == "nothing here"
 
 
 def test_connection_kwargs_from_options() -> None:

@@ -175,6 +175,21 @@ def test_diff_shows_the_plain_file_and_only_names_the_secret_ones(cfg: Path) -> 
     assert result["settings"] == ["config.toml: Log.Level", "secrets.toml: Password.Keystore"]
 
 
+def test_diff_of_the_config_masks_its_urls_and_secret_named_values_before_and_after(cfg: Path) -> None:
+    """chainlink_config_extra lands in config.toml: an RPC URL's API key (also the one being replaced) never shows."""
+    old_rpc, new_rpc = "wss://eth.example.org/ws/v3/old-ApiKey-1234", "https://user:new-Passw0rd-99@eth.example.org/v3/new-ApiKey-5678"
+    with_rpc = CONFIG + f'\n[[EVM]]\nChainID = "1"\n\n[[EVM.Nodes]]\nName = "primary"\nWSURL = "{old_rpc}"\n'
+    run(cfg, files=files(config=with_rpc))
+    newer = with_rpc.replace(old_rpc, new_rpc) + '\n[Mercury.Credentials.feed]\nPassword = "mercury-pw-77"\n'
+    result = run(cfg, diff=True, files=files(config=newer))
+    diff = result["diff"][0]
+    assert 'WSURL = "********"' in diff["before"] and 'WSURL = "********"' in diff["after"] and 'Password = "********"' in diff["after"]
+    assert 'Name = "primary"' in diff["after"] and 'Level = "info"' in diff["after"]  # the rest shows as it is
+    assert not any(word in repr(result) for word in ("old-ApiKey", "new-ApiKey", "new-Passw0rd", "mercury-pw"))
+    assert result["settings"] == ["config.toml: EVM[0].Nodes[0].WSURL", "config.toml: Mercury"]
+    assert (cfg / "config.toml").read_text() == newer  # only the diff is masked, not the file
+
+
 @pytest.mark.parametrize("check", [False, True])
 def test_secrets_never_appear_in_the_result(cfg: Path, check: bool) -> None:
     run(cfg)
