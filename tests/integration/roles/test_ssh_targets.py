@@ -70,7 +70,8 @@ def ssh_host(state: Path, address: str, python: str) -> dict[str, t.Any]:
         "ansible_user": SSH_USER,
         "ansible_port": SSH_PORT,
         "ansible_ssh_private_key_file": str(state / "id_ed25519"),
-        "ansible_ssh_common_args": f"-o UserKnownHostsFile={state / 'known_hosts'} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes",
+        "ansible_ssh_common_args": f"-o UserKnownHostsFile={state / 'known_hosts'} -o IdentitiesOnly=yes",
+        "ansible_ssh_host_key_checking": True,
         "ansible_python_interpreter": python,
         "ansible_pipelining": True,
         "chainlink_config_root": f"{HOME}/test-ssh-targets/{address}",
@@ -124,8 +125,10 @@ def test_a_docker_host_without_the_packages_is_refused_naming_them(ssh_lab: Path
     assert run.rc != 0 and sorted(failures) == ["sshreq-check", "sshreq-docker"], failures
 
     docker = failures["sshreq-docker"]
-    assert docker.startswith("Check the instance's settings and its image: Preflight refused instance sshreq-docker-primary"), docker
-    version = subprocess.run(["/usr/bin/python3", "-c", "import sys; print('.'.join(map(str, sys.version_info[:3])))"], capture_output=True, text=True)
+    assert docker.startswith("nodeops.chainlink.node : Check the instance's settings and its image: Preflight refused instance sshreq-docker-primary"), docker
+    version = subprocess.run(
+        ["/usr/bin/python3", "-c", "import sys; print('.'.join(map(str, sys.version_info[:3])))"], capture_output=True, text=True, check=True
+    )
     for library, package, who in (("requests", "python3-requests", "community.docker's modules"), ("psycopg2", "python3-psycopg2", "the database checks")):
         assert (f"Docker host docker-bare: its Python {bare_python} ({version.stdout.strip()}) cannot import {library}, which {who}") in docker, docker
         assert f"install the Debian/Ubuntu package {package} there (apt-get install {package})" in docker, docker
@@ -133,7 +136,7 @@ def test_a_docker_host_without_the_packages_is_refused_naming_them(ssh_lab: Path
     assert "could not be asked" not in docker
 
     check = failures["sshreq-check"]
-    assert check.startswith("Report an unreachable database: Preflight refused pair sshreq-check: its database does not answer"), check
+    assert check.startswith("nodeops.chainlink.pair : Report an unreachable database: Preflight refused pair sshreq-check: its database does not answer"), check
     assert "Failed to import the required Python library (psycopg2) on" in check and f"Python {bare_python}" in check, check
     assert "install the Debian/Ubuntu package python3-psycopg2 there" in check, check
 
