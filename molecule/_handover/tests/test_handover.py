@@ -13,6 +13,7 @@ import subprocess
 import time
 
 import pytest
+import yaml  # type: ignore[import-untyped]  # no stubs in the venv
 from conftest import Scenario
 
 from tests.integration.handover.jobs import check_jobs, lease_holder
@@ -107,10 +108,12 @@ def test_the_database_checks_ran_on_the_named_host(scenario: Scenario) -> None:
     there, written after the handover began), not on the controller."""
     host = scenario.variables["chainlink_database_check_host"]
     state = f"~/.ansible/nodeops_chainlink/observer/{scenario.pair}.json"
-    cmd = ["ansible", host, "-i", scenario.inventory, "-m", "ansible.builtin.slurp", "-a", f"src={state}", "-o"]
+    cmd = ["ansible", host, "-i", scenario.inventory, "-m", "ansible.builtin.slurp", "-a", f"src={state}"]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
-    assert run.returncode == 0, run.stdout + run.stderr
-    meta = json.loads(base64.b64decode(json.loads(run.stdout.split(" => ", 1)[1])["content"]))
+    assert run.returncode == 0 and f"{host} | SUCCESS => " in run.stdout, run.stdout + run.stderr
+    # the result as JSON or, with callback_result_format=yaml, YAML
+    result = yaml.safe_load(run.stdout.split(f"{host} | SUCCESS => ", 1)[1])
+    meta = json.loads(base64.b64decode(result["content"]))
     assert meta["started_at"] >= float(acting(scenario)[-1]["began_at"])
     # a sampler on another host cannot see the controller's ansible-playbook, so it has no owner process
     assert meta["owner_pid"] is None
