@@ -109,7 +109,8 @@ def test_the_database_checks_ran_on_the_named_host(scenario: Scenario) -> None:
     host = scenario.variables["chainlink_database_check_host"]
     state = f"~/.ansible/nodeops_chainlink/observer/{scenario.pair}.json"
     cmd = ["ansible", host, "-i", scenario.inventory, "-m", "ansible.builtin.slurp", "-a", f"src={state}"]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}  # Molecule forces colour for its own runs
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False, env=env)
     assert run.returncode == 0 and f"{host} | SUCCESS => " in run.stdout, run.stdout + run.stderr
     # the result as JSON or, with callback_result_format=yaml, YAML
     result = yaml.safe_load(run.stdout.split(f"{host} | SUCCESS => ", 1)[1])
