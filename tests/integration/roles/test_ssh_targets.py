@@ -5,8 +5,8 @@
 A real sshd (lab/lab ssh-up, on 127.0.0.2 and 127.0.0.3, port 17718) and a Python on that host without the Debian
 packages: a virtual environment of the system Python without its site packages, as a host that lacks python3-requests
 and python3-psycopg2 looks to Ansible. One deploy.yml run, one pair per case, each failing on its own:
-- sshreq-docker: its Docker host's Python lacks requests (and psycopg2, since the database checks run there too);
-- sshreq-check: its Docker host is fine, but chainlink_database_check_host names the host without psycopg2, whose
+- sshpair-req-docker: its Docker host's Python lacks requests (and psycopg2, since the database checks run there too);
+- sshpair-req-check: its Docker host is fine, but chainlink_database_check_host names the host without psycopg2, whose
   lock_info fails there - which also proves that the database check ran on the named host, not on the controller.
 Nothing is created: no container, no config directory.
 """
@@ -113,8 +113,8 @@ def test_a_docker_host_without_the_packages_is_refused_naming_them(ssh_lab: Path
                         "chainlink_container_labels": {"nodeops.test": "true"},
                     },
                     "hosts": {
-                        "sshreq-docker": pair("sshreq-docker", "docker-bare", (17702, 17703), chainlink_database_check_host="docker-bare"),
-                        "sshreq-check": pair("sshreq-check", "docker-system", (17704, 17705), chainlink_database_check_host="docker-bare"),
+                        "sshpair-req-docker": pair("sshpair-req-docker", "docker-bare", (17702, 17703), chainlink_database_check_host="docker-bare"),
+                        "sshpair-req-check": pair("sshpair-req-check", "docker-system", (17704, 17705), chainlink_database_check_host="docker-bare"),
                     },
                 },
             },
@@ -122,10 +122,12 @@ def test_a_docker_host_without_the_packages_is_refused_naming_them(ssh_lab: Path
     }
     run = run_playbook("deploy.yml", inventory, tmp_path)
     failures = run.failures()
-    assert run.rc != 0 and sorted(failures) == ["sshreq-check", "sshreq-docker"], failures
+    assert run.rc != 0 and sorted(failures) == ["sshpair-req-check", "sshpair-req-docker"], failures
 
-    docker = failures["sshreq-docker"]
-    assert docker.startswith("nodeops.chainlink.node : Check the instance's settings and its image: Preflight refused instance sshreq-docker-primary"), docker
+    docker = failures["sshpair-req-docker"]
+    assert docker.startswith("nodeops.chainlink.node : Check the instance's settings and its image: Preflight refused instance sshpair-req-docker-primary"), (
+        docker
+    )
     version = subprocess.run(
         ["/usr/bin/python3", "-c", "import sys; print('.'.join(map(str, sys.version_info[:3])))"], capture_output=True, text=True, check=True
     )
@@ -135,12 +137,14 @@ def test_a_docker_host_without_the_packages_is_refused_naming_them(ssh_lab: Path
     # the image lookup ran there too and failed for the same reason: not listed as a problem of its own
     assert "could not be asked" not in docker
 
-    check = failures["sshreq-check"]
-    assert check.startswith("nodeops.chainlink.pair : Report an unreachable database: Preflight refused pair sshreq-check: its database does not answer"), check
+    check = failures["sshpair-req-check"]
+    assert check.startswith(
+        "nodeops.chainlink.pair : Report an unreachable database: Preflight refused pair sshpair-req-check: its database does not answer"
+    ), check
     assert "Failed to import the required Python library (psycopg2) on" in check and f"Python {bare_python}" in check, check
     assert "install the Debian/Ubuntu package python3-psycopg2 there" in check, check
 
     # nothing changed: no container, no config directory
-    names = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}", "--filter", "name=sshreq-"], capture_output=True, text=True, check=True)
+    names = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}", "--filter", "name=sshpair-req-"], capture_output=True, text=True, check=True)
     assert names.stdout.split() == []
     assert not Path(f"{HOME}/test-ssh-targets").exists()
