@@ -15,6 +15,14 @@ declare -A PACKAGE_COMMANDS=(
   [debootstrap]=debootstrap
   [postgresql-client]=psql
   [shellcheck]=shellcheck
+  # the SSH lab (lab/lab ssh-up): an sshd of its own on loopback addresses
+  [openssh-server]=/usr/sbin/sshd
+)
+# Debian packages without a command: what a Docker host's system Python needs to run the collection's modules
+# there (docs/targets.md); the SSH lab uses this machine's /usr/bin/python3 as such a host.
+TARGET_PACKAGES=(
+  python3-requests  # community.docker's API client (docker_container, docker_image_info, log_wait)
+  python3-psycopg2  # lock_info and lock_observer, on a host named by chainlink_database_check_host
 )
 
 say() { printf 'bootstrap: %s\n' "$*"; }
@@ -25,6 +33,9 @@ missing_packages() {
   for pkg in "${!PACKAGE_COMMANDS[@]}"; do
     command -v "${PACKAGE_COMMANDS[$pkg]}" >/dev/null 2>&1 || printf '%s\n' "$pkg"
   done | sort
+  for pkg in "${TARGET_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || printf '%s\n' "$pkg"
+  done
 }
 
 install_packages() {

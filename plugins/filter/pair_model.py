@@ -53,6 +53,18 @@ options:
   advisory_lock_id:
     description: The 1.x advisory lock key of the pair's nodes (C(chainlink_advisory_lock_id)); V(null) for the node's default.
     type: raw
+  host:
+    description:
+      - The pair's inventory host (C(inventory_hostname)), where the database checks run unless O(database_check_host)
+        names another host; the pair's name when omitted.
+    type: str
+  database_check_host:
+    description:
+      - The inventory host that runs the pair's database checks (C(lock_info), C(lock_observer) and the PostgreSQL
+        administration), C(chainlink_database_check_host); empty for O(host), the controller when the pair host has
+        C(ansible_connection=local). Name a Docker host when only the Docker hosts reach the database; its Python then
+        needs psycopg2.
+    type: str
   fleet:
     description:
       - The inventory hosts of the other pairs (each with C(chainlink_instances) in O(hosts)); a container name, HTTP
@@ -76,7 +88,8 @@ _value:
   description:
     - C(name); C(instances) - C(primary) and C(secondary), each with C(pair), C(role), C(container_name), C(docker_host),
       C(docker_url), C(http_port) (null when missing or not a port), C(readyz), C(config_dir), C(image), C(version),
-      C(database_url) (the node role's C(node_instance)); C(database) - C(login_url), C(lease_table), C(advisory_lock_id),
+      C(database_url), C(database_check_host) (the node role's O(node_instance)); C(database_check_host), the inventory
+      host the database checks run on; C(database) - C(login_url), C(lease_table), C(advisory_lock_id),
       what every module that reads the pair's database takes (the action group C(nodeops.chainlink.database), set with
       C(module_defaults)); C(problems) - a list of sentences, empty for a consistent pair.
   type: dict
@@ -100,6 +113,8 @@ def pair_model(
     lease_table: str = "lease_lock",
     advisory_lock_id: t.Any = None,
     fleet: t.Any = None,
+    host: t.Any = None,
+    database_check_host: t.Any = None,
 ) -> dict[str, t.Any]:
     """The pair of plugins/module_utils/_pair.py."""
     if not isinstance(pair, str) or not pair:
@@ -113,6 +128,8 @@ def pair_model(
         "http_host": http_host,
         "lease_table": lease_table,
         "advisory_lock_id": advisory_lock_id,
+        "host": host,
+        "database_check_host": database_check_host,
     }
     hosts = hosts if hosts is not None else {}
     if fleet is not None and (isinstance(fleet, (str, bytes)) or not isinstance(fleet, t.Iterable)):

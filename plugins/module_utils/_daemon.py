@@ -48,8 +48,11 @@ def process_start_time(pid: int) -> str | None:
 
 
 def find_owner(pid: int) -> int | None:
-    """The outermost ansible-playbook/ansible process above pid (workers are forks of it, with the same command line)."""
+    """The run that owns a module's process: the outermost ansible-playbook/ansible process above pid (workers are forks
+    of it, with the same command line); on a host reached over SSH, where no such process runs, the SSH connection's
+    own sshd process (it ends when the controller's connection does, with ControlPersist once that has run out)."""
     owner = None
+    connection = None
     current = pid
     for _dummy in range(64):
         try:
@@ -59,11 +62,13 @@ def find_owner(pid: int) -> int | None:
             break
         if "ansible-playbook" in cmdline or "/ansible " in cmdline or cmdline.startswith("ansible "):
             owner = current
+        elif connection is None and cmdline.startswith("sshd:") and "@" in cmdline:
+            connection = current
         parent = int(stat.rsplit(")", 1)[1].split()[1])
         if parent <= 1:
             break
         current = parent
-    return owner
+    return owner or connection
 
 
 def alive(pid: int, start_time: str | None) -> bool:

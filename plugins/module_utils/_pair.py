@@ -8,7 +8,8 @@ problems that make the pair unsafe to deploy or hand over, each with its fix.
 The inventory gives, per pair, ``chainlink_instances`` (``primary`` and ``secondary``: ``docker_host``, ``http_port``,
 optionally ``container_name``, ``image``, ``version``, ``database_url``, ``http_host``) and pair-wide defaults; each
 Docker host may set ``chainlink_docker_url`` and ``chainlink_config_root``. Everything the roles need per instance
-(container, Docker host and URL, port, readiness URL, config directory, image, version, database) comes from here.
+(container, Docker host and URL, port, readiness URL, config directory, image, version, database, and the inventory
+host the database checks run on) comes from here.
 """
 
 from __future__ import annotations
@@ -71,10 +72,15 @@ def instance(
         # None: no version to check (a switchover keeps what runs)
         "version": None if spec.get("version") is None and defaults.get("version") is None else str(spec.get("version") or defaults.get("version") or ""),
         "database_url": str(spec.get("database_url") or defaults.get("database_url") or ""),
+        # where lock_info and lock_observer run: the named host, else the pair's own inventory host (the controller
+        # for a pair host with ansible_connection=local); docs/targets.md
+        "database_check_host": str(defaults.get("database_check_host") or defaults.get("host") or pair),
     }
 
 
-def problems(instances: t.Any, pair: str, model: t.Mapping[str, t.Mapping[str, t.Any]], hosts: t.Mapping[str, t.Any]) -> list[str]:
+def problems(
+    instances: t.Any, pair: str, model: t.Mapping[str, t.Mapping[str, t.Any]], hosts: t.Mapping[str, t.Any], defaults: t.Mapping[str, t.Any]
+) -> list[str]:
     """Every reason the pair cannot be deployed or handed over, each with its fix (never a secret)."""
     out: list[str] = []
     if not isinstance(instances, t.Mapping) or sorted(instances) != list(ROLES):
@@ -86,6 +92,12 @@ def problems(instances: t.Any, pair: str, model: t.Mapping[str, t.Mapping[str, t
     missing = sorted({str(i["docker_host"]) for i in (p, s) if i["docker_host"] is not None and i["docker_host"] not in hosts})
     if missing:
         out.append(f"docker_host {', '.join(missing)} is not in the inventory: add it (group docker_hosts) or correct chainlink_instances")
+    check_host = defaults.get("database_check_host")
+    if check_host and check_host not in hosts:
+        out.append(
+            f"chainlink_database_check_host {check_host} is not in the inventory: name an inventory host that reaches the pair's"
+            " database (one of its Docker hosts, say), or leave it empty to run the database checks from the controller"
+        )
     if p["http_port"] is None or s["http_port"] is None:
         out.append("each instance needs http_port (WebServer.HTTPPort / CHAINLINK_PORT), a port number")
     if not p["database_url"] or not s["database_url"]:
@@ -163,7 +175,7 @@ def pair_model(
     for role in ROLES:
         spec = specs.get(role)
         model[role] = instance(role, spec if isinstance(spec, t.Mapping) else {}, pair, defaults, hosts)
-    found = problems(instances, pair, model, hosts) + conflicts(model, {k: v for k, v in (others or {}).items() if k != pair}, hosts)
+    found = problems(instances, pair, model, hosts, defaults) + conflicts(model, {k: v for k, v in (others or {}).items() if k != pair}, hosts)
     key = defaults.get("advisory_lock_id")
     try:
         advisory_lock_id = DEFAULT_ADVISORY_LOCK_ID if key is None or key == "" else int(key)
@@ -176,4 +188,4 @@ def pair_model(
         "lease_table": str(defaults.get("lease_table") or "lease_lock"),
         "advisory_lock_id": advisory_lock_id,
     }
-    return {"name": pair, "instances": model, "database": database, "problems": found}
+    return {"name": pair, "instances": model, "database": database, "database_check_host": model["primary"]["database_check_host"], "problems": found}

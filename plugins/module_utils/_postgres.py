@@ -16,6 +16,7 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.nodeops.chainlink.plugins.module_utils._redact import redact_text, secret_forms
+from ansible_collections.nodeops.chainlink.plugins.module_utils._requirements import REQUIREMENTS
 
 PSYCOPG2_IMPORT_ERROR: str | None
 try:
@@ -160,7 +161,9 @@ class PostgresClient:
         # AnsibleModule already hides login_password and the whole URL; the URL's password alone must go too.
         self.module.no_log_values.update(self._secrets)
         if PSYCOPG2_IMPORT_ERROR is not None:
-            self.fail(missing_required_lib("psycopg2"), exception=PSYCOPG2_IMPORT_ERROR)
+            package = REQUIREMENTS["psycopg2"][0]
+            reason = f"to read the pair's database; install the Debian/Ubuntu package {package} there"
+            self.fail(missing_required_lib("psycopg2", reason=reason), exception=PSYCOPG2_IMPORT_ERROR)
 
     # -- messages ---------------------------------------------------------------------------------------------------
 

@@ -6,12 +6,14 @@ the lease holder of that moment)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import time
 
 import pytest
+import yaml  # type: ignore[import-untyped]  # no stubs in the venv
 from conftest import Scenario
 
 from tests.integration.handover.jobs import check_jobs, lease_holder
@@ -98,3 +100,21 @@ def test_a_switchover_already_done_changes_nothing(scenario: Scenario) -> None:
     assert run.returncode == 0, run.stdout[-3000:]
     assert "changed=0" in run.stdout
     assert scenario.reports()[-1]["steps"] == []
+
+
+@pytest.mark.skipif(os.environ.get("MOLECULE_SCENARIO_NAME") != "ssh_hosts", reason="only ssh_hosts names a database check host")
+def test_the_database_checks_ran_on_the_named_host(scenario: Scenario) -> None:
+    """The last handover's observer ran on chainlink_database_check_host (its state file is in the SSH user's home
+    there, written after the handover began), not on the controller."""
+    host = scenario.variables["chainlink_database_check_host"]
+    state = f"~/.ansible/nodeops_chainlink/observer/{scenario.pair}.json"
+    cmd = ["ansible", host, "-i", scenario.inventory, "-m", "ansible.builtin.slurp", "-a", f"src={state}"]
+    env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}  # Molecule forces colour for its own runs
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False, env=env)
+    assert run.returncode == 0 and f"{host} | SUCCESS => " in run.stdout, run.stdout + run.stderr
+    # the result as JSON or, with callback_result_format=yaml, YAML
+    result = yaml.safe_load(run.stdout.split(f"{host} | SUCCESS => ", 1)[1])
+    meta = json.loads(base64.b64decode(result["content"]))
+    assert meta["started_at"] >= float(acting(scenario)[-1]["began_at"])
+    # a sampler on another host cannot see the controller's ansible-playbook, so it has no owner process
+    assert meta["owner_pid"] is None

@@ -41,6 +41,7 @@ def test_every_derived_value_of_both_instances() -> None:
         "image": "smartcontract/chainlink",
         "version": "2.29.0",
         "database_url": URL,
+        "database_check_host": "pair-one",
     }
     secondary = pair["instances"]["secondary"]
     assert secondary["docker_url"] == "ssh://ops@b" and secondary["config_dir"] == "/srv/b/pair-one-secondary" and secondary["http_port"] == 6688
@@ -149,3 +150,27 @@ def test_a_collision_with_another_pair_on_a_shared_docker_host_is_named() -> Non
     assert pair_model(GOOD, "pair-one", "img", "2.29.0", URL, {**HOSTS, "pair-one": {"chainlink_instances": GOOD}}, fleet=["pair-one"])["problems"] == []
     with pytest.raises(AnsibleFilterError, match="fleet as a list"):
         pair_model(GOOD, "pair-one", fleet="pair-two")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "where"),
+    [
+        ({}, "pair-one"),  # no inventory host given: the pair's name
+        ({"host": "pair-host"}, "pair-host"),  # the pair's inventory host: the controller for a local pair host
+        ({"host": "pair-host", "database_check_host": ""}, "pair-host"),  # empty is the default
+        ({"host": "pair-host", "database_check_host": "docker-b"}, "docker-b"),  # a Docker host that reaches the database
+    ],
+)
+def test_the_database_checks_run_on_the_named_host_or_the_pair_host(kwargs: dict[str, t.Any], where: str) -> None:
+    pair = model(GOOD, **kwargs)
+    assert pair["problems"] == []
+    assert pair["database_check_host"] == where
+    assert {i["database_check_host"] for i in pair["instances"].values()} == {where}
+
+
+def test_a_database_check_host_outside_the_inventory_is_refused() -> None:
+    problems = model(GOOD, host="pair-host", database_check_host="db-runner")["problems"]
+    assert problems == [
+        "chainlink_database_check_host db-runner is not in the inventory: name an inventory host that reaches the pair's database"
+        " (one of its Docker hosts, say), or leave it empty to run the database checks from the controller"
+    ]
