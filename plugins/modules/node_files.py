@@ -189,7 +189,7 @@ from ansible_collections.nodeops.chainlink.plugins.module_utils._redact import r
 from ansible_collections.nodeops.chainlink.plugins.module_utils._settings import HAS_TOMLLIB, files_changes
 
 if HAS_TOMLLIB:
-    import tomllib
+    import tomllib  # type: ignore[import-not-found,unused-ignore]  # the Python 3.10 check (nodeops lint) finds none
 
 DIRECTORY_MODE = 0o700
 DEFAULT_MODE = "0600"
