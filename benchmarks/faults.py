@@ -12,7 +12,7 @@ table in docs/faults.md (between its matrix markers), and prints the table. Exit
     .venv/bin/python benchmarks/faults.py --from-results        # only redraw the table from the JSON
 
 Containers: fault<slot>-<nn>-primary/-secondary (HTTP 18000-18019) and fault-pg-<port> (18020-18029), all removed at
-the end; each cell is bounded (a run 300 s, a standby fault's wait 60 s).
+the end; each cell is bounded (a run 450 s, a standby fault's wait 60 s).
 """
 
 from __future__ import annotations
