@@ -21,6 +21,7 @@ import argparse
 import json
 import sys
 import tempfile
+import threading
 import time
 import typing as t
 from pathlib import Path
@@ -92,6 +93,7 @@ def main() -> int:
     parser.add_argument("--cells", default="all", help=f"'all' or boundary/fault,... (boundaries: {', '.join(BOUNDARIES)}; faults: {', '.join(FAULTS)})")
     parser.add_argument("--jobs", type=int, default=2, help="cells at a time, each on its own PostgreSQL and ports (1-10)")
     parser.add_argument("--from-results", action="store_true", help="redraw the table from the recorded JSON only")
+    parser.add_argument("--budget-minutes", type=float, help="start no cell after this many minutes (the running ones finish)")
     args = parser.parse_args()
     recorded = json.loads(RESULT_FILE.read_text()) if RESULT_FILE.exists() else {"cells": {}}
     if args.from_results:
@@ -106,25 +108,31 @@ def main() -> int:
     head = result_head("faults")
     began = time.monotonic()
 
-    def progress(result: dict[str, t.Any]) -> None:
-        print(f"{result['cell']}: {result['outcome']} in {result.get('seconds', '?')} s {'; '.join(result.get('problems') or [])[:400]}", flush=True)
-
-    with tempfile.TemporaryDirectory(prefix="nodeops-faults-") as tmp:
-        results = run_cells(cells, Path(tmp), jobs=args.jobs, on_result=progress)
-    wall = round(time.monotonic() - began, 1)
-    for result in results:
-        result.update(date=head["date"], tree_ref=head["tree_ref"])
-        recorded["cells"][result["cell"]] = result
+    lock = threading.Lock()
     recorded.update({k: v for k, v in head.items() if k != "date"}, updated=head["date"])
-    recorded.setdefault("runs", []).append({"date": head["date"], "tree_ref": head["tree_ref"], "cells": len(cells), "jobs": args.jobs, "wall_s": wall})
-    recorded["cells"] = {c.id: recorded["cells"][c.id] for c in all_cells() if c.id in recorded["cells"]}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    RESULT_FILE.write_text(json.dumps(recorded, indent=1) + "\n")
-    table = matrix(recorded["cells"])
-    write_doc(table)
-    print(table)
-    print(f"{len(cells)} cells, {args.jobs} at a time: {wall} s")
-    return 1 if any(r["outcome"] in ("failed", "not_injected") for r in results) else 0
+    recorded.setdefault("runs", []).append({"date": head["date"], "tree_ref": head["tree_ref"], "cells": 0, "jobs": args.jobs, "wall_s": 0.0})
+
+    def save(result: dict[str, t.Any] | None = None) -> None:
+        """Each cell is recorded as it ends, so a campaign cut short keeps what it measured."""
+        with lock:
+            if result is not None:
+                print(f"{result['cell']}: {result['outcome']} in {result.get('seconds', '?')} s {'; '.join(result.get('problems') or [])[:400]}", flush=True)
+                result.update(date=head["date"], tree_ref=head["tree_ref"])
+                recorded["cells"][result["cell"]] = result
+                recorded["runs"][-1]["cells"] += 1
+            recorded["runs"][-1]["wall_s"] = round(time.monotonic() - began, 1)
+            recorded["cells"] = {c.id: recorded["cells"][c.id] for c in all_cells() if c.id in recorded["cells"]}
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            RESULT_FILE.write_text(json.dumps(recorded, indent=1) + "\n")
+            write_doc(matrix(recorded["cells"]))
+
+    budget = args.budget_minutes * 60 if args.budget_minutes else None
+    with tempfile.TemporaryDirectory(prefix="nodeops-faults-") as tmp:
+        results = run_cells(cells, Path(tmp), jobs=args.jobs, on_result=save, budget=budget)
+    save()
+    print(matrix(recorded["cells"]))
+    print(f"{len(results)} of {len(cells)} cells, {args.jobs} at a time: {recorded['runs'][-1]['wall_s']} s")
+    return 1 if len(results) < len(cells) or any(r["outcome"] in ("failed", "not_injected") for r in results) else 0
 
 
 if __name__ == "__main__":
