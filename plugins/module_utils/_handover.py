@@ -21,13 +21,19 @@ Steps out, in order:
     or its settings change; ``changes``: the settings it is restarted with, by name).
 ``{"action": "handover", "from": A, "to": B}``
     stop A gracefully and prove that B took the lock, booted and answers /readyz.
+``{"action": "restore", "instance": X, "version": V}``
+    first of all, when no instance holds the lock and none waits for it (a run died between stopping one instance and
+    starting the other): start X's stopped container as it is, on the version V it runs, which the database allows, and
+    prove it took the lock and serves. The rest of the plan goes on from there.
+
+``rescue`` decides how a failed takeover restores a safe state, from the pair observed again after the failure.
 """
 
 from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import compare_versions, parse_version
+from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import app_id_matches, compare_versions, parse_version
 
 STATES = ("active", "waiting", "stopped", "absent", "unknown")
 
@@ -65,7 +71,8 @@ def _handover(frm: str, to: str, why: str, phase: str = "takeover") -> dict[str,
     return {"action": "handover", "phase": phase, "from": frm, "to": to, "why": why}
 
 
-def _check(state: t.Mapping[str, t.Any], preferred: str) -> tuple[str, str, dict[str, dict[str, t.Any]]]:
+def _check(state: t.Mapping[str, t.Any], preferred: str) -> tuple[str, str, dict[str, dict[str, t.Any]], list[dict[str, t.Any]]]:
+    """The active instance, the other, the instances, and the restore step that comes first when none was active."""
     instances: dict[str, dict[str, t.Any]] = {str(k): dict(v) for k, v in (state.get("instances") or {}).items()}
     if len(instances) != 2:
         raise PlanError(f"a pair has exactly two instances; the inventory gives {len(instances)} ({', '.join(sorted(instances)) or 'none'})")
@@ -75,23 +82,66 @@ def _check(state: t.Mapping[str, t.Any], preferred: str) -> tuple[str, str, dict
         if info.get("state") not in STATES:
             raise PlanError(f"instance '{name}' has an unknown state '{info.get('state')}'")
     active = [name for name, info in instances.items() if info["state"] == "active"]
-    if not active:
-        described = ", ".join(f"{n} {i['state']}" for n, i in sorted(instances.items()))
-        waiting = [name for name, info in sorted(instances.items()) if info["state"] == "waiting"]
-        if waiting:
-            # Typically right after the active instance died: its lease still runs, and the standby takes it at expiry.
-            raise PlanError(
-                f"no instance of the pair holds the lock ({described}): if the active instance has just died, {waiting[0]} takes the lock"
-                " when its lease expires (at most the lease duration and one poll); run this again then. Nothing was changed"
-            )
-        raise PlanError(
-            f"no instance of the pair holds the lock ({described}), so there is nothing to hand over and no safe order of steps:"
-            " bring the pair up first (playbooks/deploy.yml, or start the instance that ran last) and run this again"
-        )
     if len(active) > 1:
         raise PlanError(f"two instances are seen as active ({', '.join(active)}): stop and investigate before any handover")
+    restore: list[dict[str, t.Any]] = []
+    if not active:
+        restore = [_restore(instances, state.get("db_version"), preferred)]
+        instances[restore[0]["instance"]]["state"] = "active"
+        active = [restore[0]["instance"]]
     other = next(name for name in instances if name != active[0])
-    return active[0], other, instances
+    return active[0], other, instances, restore
+
+
+def _can_run(version: t.Any, db_version: t.Any) -> bool:
+    """A node boots against the database only when it is at least the version that last migrated it."""
+    if not version or parse_version(str(version)) is None:
+        return False
+    return not db_version or parse_version(str(db_version)) is None or compare_versions(str(version), str(db_version)) >= 0
+
+
+def _restore(instances: dict[str, dict[str, t.Any]], db_version: t.Any, preferred: str) -> dict[str, t.Any]:
+    """The step that brings a pair with no active instance back into service, or the refusal when none is safe to take.
+
+    Only when nothing holds or waits for the lock: a waiting standby takes an expired lease by itself, and a running
+    instance in an unknown state (booting, crash-looping) may be about to; starting another one then changes nothing
+    safely. Of the stopped instances that can run against the database, the one on the older version is the last known
+    good one in an upgrade (the newer one is what failed); between equals, the preferred one.
+    """
+    described = ", ".join(f"{n} {i['state']}" for n, i in sorted(instances.items()))
+    waiting = [name for name, info in sorted(instances.items()) if info["state"] == "waiting"]
+    if waiting:
+        # Typically right after the active instance died: its lease still runs, and the standby takes it at expiry.
+        raise PlanError(
+            f"no instance of the pair holds the lock ({described}): if the active instance has just died, {waiting[0]} takes the lock"
+            " when its lease expires (at most the lease duration and one poll); run this again then. Nothing was changed"
+        )
+    starting = [name for name, info in sorted(instances.items()) if info["state"] == "unknown"]
+    if starting:
+        raise PlanError(
+            f"no instance of the pair holds the lock ({described}) and {', '.join(starting)} runs without waiting for it (starting,"
+            " crash-looping or misconfigured): read its log (docker logs), fix it or stop it, and run this again. Nothing was changed"
+        )
+    stopped = [name for name, info in instances.items() if info["state"] == "stopped"]
+    candidates = [name for name in stopped if _can_run(instances[name].get("version"), db_version)]
+    if not candidates:
+        why = (
+            f"the database was last migrated by {db_version}, newer than every stopped instance's version"
+            if stopped and db_version
+            else "no stopped container with a known version is left to start"
+        )
+        raise PlanError(
+            f"no instance of the pair holds the lock ({described}) and none can be started safely: {why}. Bring the pair up"
+            " with playbooks/deploy.yml on a version at least the database's, and run this again"
+        )
+    chosen = sorted(candidates, key=lambda n: (parse_version(str(instances[n]["version"])), n != preferred))[0]
+    version = str(instances[chosen]["version"])
+    why = (
+        f"no instance holds the lock or waits for it ({described}; a run may have ended between stopping one instance and"
+        f" starting the other): {chosen} is started first as it was, on {version}, which the database"
+        f" ({db_version or 'no recorded version'}) allows, so that the pair serves again"
+    )
+    return {"action": "restore", "phase": "restore", "instance": chosen, "version": version, "why": why}
 
 
 def plan_upgrade(
@@ -100,14 +150,13 @@ def plan_upgrade(
     """Steps that bring both instances to ``version`` with the lock handed over (and back to ``preferred``)."""
     if parse_version(version) is None:
         raise PlanError(f"chainlink_version '{version}' is not a version such as 2.29.0")
-    active, other, inst = _check(state, preferred)
+    active, other, inst, steps = _check(state, preferred)
     db_version = state.get("db_version")
     if db_version and parse_version(str(db_version)) and compare_versions(version, str(db_version)) < 0:
         raise PlanError(
             f"the database was last migrated by version {db_version}, newer than the target {version}: a node older than the database refuses to"
             " boot, so this downgrade cannot be handed over. Choose a version >= the database's, or restore a backup taken before that upgrade"
         )
-    steps: list[dict[str, t.Any]] = []
     if not (inst[other]["state"] == "waiting" and _current(inst[other], version)):
         why = f"the standby must wait on {version}{_with(inst[other])} before the active one is stopped"
         steps.append(_start(other, version, inst[other], why))
@@ -133,7 +182,7 @@ def _with(info: t.Mapping[str, t.Any]) -> str:
 
 def plan_reconfigure(state: t.Mapping[str, t.Any], preferred: str = "primary", hand_back: bool = True, restart_old: bool = True) -> list[dict[str, t.Any]]:
     """Steps that restart both instances with the inventory's settings on the version the active one runs, lock handed over."""
-    active, _standby, inst = _check(state, preferred)
+    active, _standby, inst, _restore_step = _check(state, preferred)
     version = inst[active].get("version")
     if not version or parse_version(str(version)) is None:
         raise PlanError(f"the version of the active instance {active} is unknown (no version label or tag on its container)")
@@ -144,12 +193,11 @@ def plan_switchover(state: t.Mapping[str, t.Any], direction: str = "over", prefe
     """Steps that move the lock to the non-preferred instance (``over``) or to ``preferred`` (``back``), versions unchanged."""
     if direction not in ("over", "back"):
         raise PlanError(f"direction '{direction}' is not one of over (to the standby, for maintenance of the preferred one) or back")
-    active, other, inst = _check(state, preferred)
+    active, other, inst, steps = _check(state, preferred)
     target = preferred if direction == "back" else next(name for name in inst if name != preferred)
     version = inst[active].get("version")
     if not version:
         raise PlanError(f"the version of the active instance {active} is unknown (no version label or tag on its container)")
-    steps: list[dict[str, t.Any]] = []
     if active == target:
         if restart_old and inst[other]["state"] != "waiting":
             steps.append(_start(other, inst[other].get("version") or version, inst[other], f"{other} should be the waiting standby", "restart_old"))
@@ -198,7 +246,127 @@ def describe(steps: t.Sequence[t.Mapping[str, t.Any]], instances: t.Mapping[str,
             container = instances.get(name, {}).get("container_name", name)
             verb = "restart" if step.get("restart") else "start"
             lines.append(f"{number}. {verb} {name} ({container}) on {step['version']} and prove it waits for the lock - {step['why']}")
+        elif step["action"] == "restore":
+            name = step["instance"]
+            container = instances.get(name, {}).get("container_name", name)
+            lines.append(f"{number}. start {name} ({container}) as it is and prove it takes the lock and answers /readyz - {step['why']}")
         else:
             frm, to = step["from"], step["to"]
             lines.append(f"{number}. stop {frm} gracefully (SIGTERM, lease released) and prove {to} takes the lock, boots and answers /readyz - {step['why']}")
     return lines
+
+
+# -- restoring a safe state after a failed takeover -----------------------------------------------------------------
+
+RESCUE_CASES = ("unknown", "to_holds", "to_may_hold", "from_holds", "from_returns", "db_newer")
+
+
+def _live_holder(lock: t.Mapping[str, t.Any] | None) -> tuple[bool, str | None]:
+    """(the read succeeded, the app ID of a holder that is alive or None) of a lock_info result.
+
+    A holder is alive while it has a session on the database (lock_info's ``instances``, app IDs possibly cut); a lease
+    left by a process that died is no one's and runs out by itself.
+    """
+    if not lock or "consistent" not in lock:
+        return False, None
+    holder = str(lock.get("holder_app_id") or "").lower() if lock.get("consistent") else ""
+    sessions = [str(i.get("app_id") or "") for i in lock.get("instances") or []]
+    alive = bool(holder) and any(app_id_matches(holder, seen) for seen in sessions if seen)
+    return True, holder if alive else None
+
+
+def rescue(state: t.Mapping[str, t.Any] | None, frm: str, to: str, frm_version: str | None, recheck: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """How a failed takeover (``frm`` stopped, ``to`` did not prove it took over) restores a safe state.
+
+    ``state``: the pair observed again after the failure (detect: each running instance's app ID from its current run,
+    so a standby that restarted and then took the lock is seen as the holder), or None when it could not be read.
+    ``recheck``: lock_info's result read right before any stop (None or without fields: the read failed).
+
+    Returns ``case`` (RESCUE_CASES), ``stop_to`` (stop the standby that did not take over), ``start_from`` (start the
+    old instance again) and ``prove_from``: what to prove of it, ``active`` (it took the lock back and serves),
+    ``standby`` (it waits behind the new holder) or None (nothing can be proven: the lock decides). The holder of the lock is never
+    stopped: the standby is stopped only when the lock, read right before, has no live holder (a lease left by a
+    process that crashed runs out by itself) or one known to be someone else. When nothing can be read, the old
+    instance is started without stopping anything: both instances obey the lock, so starting one can never make two
+    holders, and one of them serves once the lock allows it.
+    """
+    if state is None:
+        return {"case": "unknown", "stop_to": False, "start_from": True, "prove_from": None}
+    instances = state.get("instances") or {}
+    to_info, frm_info = instances.get(to) or {}, instances.get(frm) or {}
+    if to_info.get("state") == "active":
+        start = frm_info.get("state") == "stopped"
+        return {"case": "to_holds", "stop_to": False, "start_from": start, "prove_from": "standby" if start else None}
+    if frm_info.get("state") == "active":
+        return {"case": "from_holds", "stop_to": False, "start_from": False, "prove_from": None}
+    if not _can_run(frm_version, state.get("db_version")):
+        return {"case": "db_newer", "stop_to": False, "start_from": False, "prove_from": None}
+    read, holder = _live_holder(recheck)
+    to_id = to_info.get("app_id")
+    to_running = to_info.get("state") in ("waiting", "unknown")
+    if to_running and (not read or (holder and (not to_id or app_id_matches(to_id, holder) or app_id_matches(holder, to_id)))):
+        # it may hold the lock now (taken since the observation, or under an app ID its log did not give)
+        return {"case": "to_may_hold", "stop_to": False, "start_from": True, "prove_from": None}
+    return {"case": "from_returns", "stop_to": to_running, "start_from": True, "prove_from": "active"}
+
+
+def rescue_outcome(
+    decision: t.Mapping[str, t.Any],
+    names: t.Mapping[str, str],
+    error: str,
+    restored: bool,
+    restore_error: str | None = None,
+    db_version: str | None = None,
+    frm_version: str | None = None,
+) -> dict[str, str]:
+    """The failure's summary and next step in words, from what the rescue decided and did.
+
+    names: phase, from, to, and the containers from_container, to_container.
+    """
+    frm, to, phase = names["from"], names["to"], names["phase"]
+    a_box, b_box = names["from_container"], names["to_container"]
+    head = f"{phase} {frm} -> {to} failed ({error})."
+    case = decision["case"]
+    started = f"{frm} was started again" if restored or not restore_error else f"starting {frm} again failed too ({restore_error})"
+    if case == "unknown":
+        body = (
+            f"The pair's state could not be read after the failure, so nothing was stopped: {started}; both obey the lock, so"
+            f" the one that can serves once the lock allows it."
+        )
+        nxt = (
+            f"Check the database and both containers (docker logs {a_box}, docker logs {b_box}), then run the playbook again: it resumes from the pair's state."
+        )
+    elif case == "to_holds":
+        body = f"{to} holds the lock (by its current app ID) but did not prove it serves; it was left running, and {started} as the standby."
+        if restore_error:
+            body = f"{to} holds the lock (by its current app ID) but did not prove it serves; it was left running; {started}."
+        nxt = f"Check {to}: docker logs {b_box} and its /readyz; once it serves, run the playbook again."
+    elif case == "to_may_hold":
+        body = (
+            f"{to} may hold the lock now (the lock read right before stopping it showed a holder that may be {to}, or could not be read),"
+            f" so it was not stopped; {started} and waits for the lock if {to} holds it."
+        )
+        nxt = (
+            f"Check which instance holds the lock (playbooks/status.yml) and docker logs {b_box}; then run the playbook again:"
+            " it resumes from the pair's state."
+        )
+    elif case == "from_holds":
+        body = f"{frm} holds the lock again; nothing was stopped."
+        nxt = f"Read docker logs {b_box} for why it did not take over, fix it, then run the playbook again."
+    elif case == "db_newer":
+        body = (
+            f"CRITICAL: the database is now at version {db_version}, newer than {frm}'s {frm_version}, so {frm} cannot take the lock back"
+            f" (it would refuse to boot); {to} was left running; both may be down."
+        )
+        nxt = (
+            f"Fix {to}'s image or configuration and start it (it alone can run on this database), or restore the database backup taken"
+            f" before the upgrade and start {frm}."
+        )
+    elif restored:
+        stopped = f"{to} was stopped" if decision.get("stop_to") else f"{to} was not running"
+        body = f"{frm} took the lock back on {frm_version} and serves again (the database, at {db_version or 'no recorded version'}, allows it); {stopped}."
+        nxt = f"Read docker logs {b_box} for why it did not take over, fix it, then run the playbook again: it resumes from the standby start."
+    else:
+        body = f"CRITICAL: {frm} was started again but did not prove it serves ({restore_error or 'unknown error'}); {to} was stopped."
+        nxt = f"Start an instance by hand now (docker start {a_box}) and read both containers' logs."
+    return {"summary": f"{head} {body}", "next": nxt}

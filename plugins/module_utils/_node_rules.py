@@ -300,6 +300,21 @@ class RuleError(ValueError):
 # -- durations ------------------------------------------------------------------------------------------------------
 
 
+_MAJOR = re.compile(r"^v?([0-9]+)[.]")
+
+
+def config_format(version: t.Any, requested: t.Any = "auto") -> str:
+    """How an instance is configured: ``toml`` (2.x always; 1.x when asked) or ``env`` (1.x's environment variables).
+
+    requested: chainlink_config_format, ``auto`` (by the version), ``toml`` or ``env``. The one rule the node role (which
+    writes the files) and the handover (which reads where a setting lives) share.
+    """
+    if requested in ("toml", "env"):
+        return str(requested)
+    match = _MAJOR.match(str(version or ""))
+    return "toml" if match and int(match.group(1)) >= 2 else "env"
+
+
 def parse_duration(value: t.Any, name: str) -> float:
     """A duration setting as the node reads it, in seconds; RuleError (naming ``name`` and the fix) when the node would not.
 

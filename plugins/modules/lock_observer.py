@@ -28,11 +28,8 @@ description:
   - With O(state=stopped), stops the sampler and returns what it saw - the holders' timeline, every lease handover with
     its lease gap (from the old holder's release to the new holder's acquisition, in database time), the service gaps
     (no instance answering C(/readyz) 200) and whether two holders or two answering instances were ever seen.
-  - With O(guard=true) (the default) the sampler holds an advisory lock of its own for the pair (two-integer key, a key
-    space the node's single-bigint key cannot collide with) on its database session, so a second handover of the same
-    pair from anywhere fails to start, and the guard goes away with the session when the sampler ends for any reason.
   - The sampler ends by itself when the Ansible run that started it is gone (Ctrl-C, lost controller) or after
-    O(max_duration) seconds, which releases the guard so a resumed run can start.
+    O(max_duration) seconds. It guards nothing; M(nodeops.chainlink.pair_guard) keeps a second run off the pair.
   - A background process was chosen over C(async)/C(poll=0) because an async job's result exists only once it ends (a
     killed or timed-out job loses everything it saw), while this sampler keeps its samples on disk as it goes and can be
     stopped and summarised from any later task, including a C(rescue) or C(always) section.
@@ -53,12 +50,12 @@ attributes:
 options:
   name:
     description:
-      - Name of the observation, normally the pair's inventory name. Also keys the guard and the files in O(state_dir).
+      - Name of the observation, normally the pair's inventory name. Also names the files in O(state_dir).
     type: str
     required: true
   state:
     description:
-      - V(started) starts the sampler (and takes the guard); V(stopped) stops it and returns the summary.
+      - V(started) starts the sampler; V(stopped) stops it and returns the summary.
     type: str
     choices: [started, stopped]
     default: started
@@ -106,14 +103,9 @@ options:
       - Seconds one probe may take before it counts as not answering.
     type: float
     default: 0.5
-  guard:
-    description:
-      - Take the per-pair guard (see the description). Fails when another observer of the same O(name) holds it.
-    type: bool
-    default: true
   max_duration:
     description:
-      - Seconds after which the sampler ends by itself (and releases the guard).
+      - Seconds after which the sampler ends by itself.
     type: float
     default: 3600
   owner_pid:
@@ -175,11 +167,6 @@ samples_file:
   returned: always
   type: str
   sample: /root/.ansible/nodeops_chainlink/observer/pair-one.samples.jsonl
-guard:
-  description: The guard's advisory key (two integers, in pg_locks as classid and objid with objsubid 2), or null without guard.
-  returned: when O(state=started)
-  type: dict
-  sample: {"classid": 1852793957, "objid": 2312075493}
 observation:
   description: What the sampler saw; null when no samples exist.
   returned: when O(state=stopped)
@@ -264,9 +251,10 @@ import os
 import traceback
 import typing as t
 
+from ansible_collections.nodeops.chainlink.plugins.module_utils._daemon import alive, find_owner
 from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import parse_table_name, split_advisory_key
 from ansible_collections.nodeops.chainlink.plugins.module_utils._observer import summarize
-from ansible_collections.nodeops.chainlink.plugins.module_utils._observer_process import ObserverParameters, ObserverProcess, alive, find_owner
+from ansible_collections.nodeops.chainlink.plugins.module_utils._observer_process import ObserverParameters, ObserverProcess
 from ansible_collections.nodeops.chainlink.plugins.module_utils._postgres import PostgresClient, PostgresError
 
 
@@ -308,7 +296,7 @@ class ObserverManager:
         owner_pid = self.p.owner_pid if self.p.owner_pid is not None else find_owner(os.getpid())
         if self.process.running(meta) and meta is not None:
             if owner_pid and meta.get("owner_pid") == owner_pid:
-                self.result.update(pid=meta["pid"], guard=meta.get("guard"))
+                self.result.update(pid=meta["pid"])
                 return
             self.process.wait_gone(meta, 2.0)  # an orphan whose run is gone ends itself within a fraction of a second
             if self.process.running(meta):
@@ -319,10 +307,10 @@ class ObserverManager:
         self.result["changed"] = True
         if self.client.check_mode:
             return
-        started, message = self.process.start(self.client, self.p, owner_pid)
+        started, message = self.process.start_sampler(self.client, self.p, owner_pid)
         if started is None:
             self.client.fail(f"Failed to start the observer of '{self.p.name}': {message}")
-        self.result.update(pid=started["pid"], guard=started["guard"])
+        self.result.update(pid=started["pid"])
 
     def stopped(self) -> None:
         meta = self.get_existing()
@@ -351,7 +339,6 @@ def main() -> None:
             "advisory_lock_id": {"type": "int", "default": 1027321974924625846},
             "http_probes": {"type": "dict", "default": {}},
             "http_timeout": {"type": "float", "default": 0.5},
-            "guard": {"type": "bool", "default": True},
             "max_duration": {"type": "float", "default": 3600},
             "owner_pid": {"type": "int"},
             "stop_timeout": {"type": "float", "default": 10},

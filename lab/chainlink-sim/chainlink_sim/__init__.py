@@ -32,7 +32,8 @@ Fault knobs (all off by default):
     seconds the app takes to stop after SIGTERM/SIGINT; beyond ``ShutdownGracePeriod`` the node logs the crit line,
     releases the lock and exits 255.
 ``SIM_CRASH_AT_BOOT``
-    ``1``/``true``: exit 2 right after taking the lock, before "booted", releasing nothing (a hard crash).
+    ``1``/``true``: exit 2 right after taking the lock, before "booted", releasing nothing (a hard crash);
+    ``once``: only the first time in a container, so that the run Docker restarts boots under a new app ID.
 ``SIM_REFUSE_START``
     ``1``/``true``: print a message and exit 1 at once, before reading any config or touching the database.
 ``SIM_LISTEN_IP``

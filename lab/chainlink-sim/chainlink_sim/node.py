@@ -12,6 +12,7 @@ import threading
 import time
 import typing as t
 import uuid
+from pathlib import Path
 
 import psycopg2
 import psycopg2.extensions
@@ -56,6 +57,21 @@ WORK_SQL = """WITH picked AS (
 UPDATE sim_job_runs AS j SET claimed_by = %(me)s, claimed_at = NOW(), completed_by = %(me)s, completed_at = clock_timestamp()
 FROM picked WHERE j.id = picked.id"""
 WORK_INTERVAL = 0.1
+
+
+# SIM_CRASH_AT_BOOT=once: this file in the container's own filesystem survives Docker's restart of the container, so
+# the run that Docker restarts boots normally (a standby that crashes once and comes back under a new app ID)
+CRASHED_ONCE = Path("/tmp/chainlink-sim-crashed-once")
+
+
+def crash_now(env: t.Mapping[str, str]) -> bool:
+    """Whether this boot crashes on purpose (SIM_CRASH_AT_BOOT: 1/true every time, once the first time only)."""
+    if env.get("SIM_CRASH_AT_BOOT", "").lower() == "once":
+        if CRASHED_ONCE.exists():
+            return False
+        CRASHED_ONCE.write_text("crashed\n")
+        return True
+    return env_flag(env, "SIM_CRASH_AT_BOOT")
 
 
 class BootError(Exception):
@@ -293,7 +309,7 @@ class Node:
 
     def boot(self) -> None:
         """``NewApplication`` and the rest of ``runNode`` up to "booted": versioning, migrations, API user."""
-        if env_flag(self.env, "SIM_CRASH_AT_BOOT"):
+        if crash_now(self.env):
             # A hard crash: no deferred Close, so nothing is released (the lease must expire, the backend dies).
             self.root_log.raw("SIM_CRASH_AT_BOOT: chainlink-sim crashes on purpose after taking the lock")
             os._exit(2)

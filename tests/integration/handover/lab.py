@@ -64,6 +64,24 @@ def ansible_env() -> dict[str, str]:
     return env
 
 
+def ad_hoc(module: str, url: str, state_dir: Path, **args: t.Any) -> dict[str, t.Any]:
+    """One of the collection's database modules through the ansible CLI on localhost; its result, with _ok."""
+    params = {"login_url": url, "state_dir": str(state_dir), **args}
+    run = subprocess.run(
+        [str(VENV_BIN / "ansible"), "localhost", "-m", f"nodeops.chainlink.{module}", "-a", json.dumps(params), "-o"],
+        capture_output=True,
+        text=True,
+        env={**ansible_env(), "ANSIBLE_PYTHON_INTERPRETER": str(VENV_BIN / "python"), "ANSIBLE_LOCALHOST_WARNING": "false"},
+        timeout=120,
+        check=False,
+    )
+    out = run.stdout.strip()
+    _verdict, _sep, payload = out.partition(" => ")
+    result = json.loads(payload) if payload.startswith("{") else {"msg": out + run.stderr}
+    result["_ok"] = run.returncode == 0
+    return result
+
+
 class HandoverLab:
     """One pair (primary and secondary containers of chainlink-sim) on its own database."""
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -114,18 +115,26 @@ def test_primary_killed_mid_upgrade_ends_safe_and_resumes(pair: HandoverLab) -> 
         assert expired and expired[0]["released"] == "expired"
         assert 0 <= expired[0]["lease_gap"] <= 3.0 + 1.0  # the takeover waited for the lease to run out (3 s lease)
         assert [i["state"] for i in first["state_after"]["instances"].values()].count("active") == 1
-        # Run again: it resumes from where the pair stands and finishes the upgrade. While it runs, a second run on the
-        # same pair is refused by the guard and changes nothing.
+        # Run again: it resumes from where the pair stands and finishes the upgrade. While it runs, any other run that
+        # changes the same pair is refused by the pair's guard (taken before the observer starts, held for the whole
+        # run) and changes nothing: an upgrade without an observer, and a deploy.
         meta = Path.home() / ".ansible" / "nodeops_chainlink" / "observer" / f"{pair.name}.json"
         before = meta.stat().st_mtime if meta.exists() else 0.0
         resumed = pair.start_playbook("upgrade.yml", "-e", f"chainlink_version={NEW}")
-        wait_until(lambda: meta.exists() and meta.stat().st_mtime > before, 120, "the resumed run's observer (the pair's guard)")
-        refused = pair.playbook("upgrade.yml", "-e", f"chainlink_version={NEW}")
-        assert refused.returncode != 0
-        assert "another handover of this pair runs from this machine" in refused.stdout
+        wait_until(lambda: meta.exists() and meta.stat().st_mtime > before, 120, "the resumed run's observer (after its guard)")
+        with ThreadPoolExecutor(2) as runs:  # side by side, well inside the resumed run
+            others = [
+                runs.submit(pair.playbook, "upgrade.yml", "-e", f"chainlink_version={NEW}", "-e", "handover_observe=false"),
+                runs.submit(pair.playbook, "deploy.yml"),
+            ]
+        for refused in (run.result() for run in others):
+            assert refused.returncode != 0
+            assert f"another run is changing the pair of '{pair.name}'" in refused.stdout, refused.stdout[-3000:]
+            assert "nodeops.chainlink pair_guard" in refused.stdout
+        assert resumed.poll() is None, "the refused runs ended while the resumed one still ran"
         assert resumed.wait(timeout=280) == 0
-    # The resumed run's report: the last one begun, apart from the refused run's (which may end after a short resume)
-    second = [r for r in pair.reports_of("upgrade") if "another handover" not in json.dumps(r["failure"])][-1]
+    # The resumed run's report: the last one begun, apart from the refused run's
+    second = [r for r in pair.reports_of("upgrade") if "another run is changing" not in json.dumps(r["failure"])][-1]
     assert second["outcome"] == "ok"
     assert second["versions_after"] == {"primary": NEW, "secondary": NEW}
     assert second["state_after"]["instances"]["primary"]["state"] == "active"
@@ -143,7 +152,7 @@ def test_interrupted_switchover_resumes_where_it_stopped(pair: HandoverLab) -> N
         wait_until(lambda: pair.lock()["holder"] is not None and not pair.running("primary"), 30, "the secondary to take the lock")
         pair.interrupt(proc)
         assert not pair.running("primary")
-        # The observer of the killed run ends by itself, so its guard does not block the resumed run.
+        # The guard (and observer) of the killed run end by themselves, so they do not block the resumed run.
         run = pair.playbook("switchover.yml")
         assert run.returncode == 0, run.stdout[-3000:]
         report = pair.latest_report("switchover")

@@ -8,6 +8,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.nodeops.chainlink.plugins.filter import identify_instances, instance_states, node_problems, stop_timeout_problems
+from ansible_collections.nodeops.chainlink.plugins.module_utils._node_rules import config_format
 
 
 def test_filters_are_registered_under_their_names() -> None:
@@ -45,3 +46,20 @@ def test_instance_states_names_bad_input() -> None:
     with pytest.raises(AnsibleFilterError, match="lock_info's result"):
         instance_states.instance_states({"primary": {"container": {}}}, None)
     assert instance_states.instance_states({"primary": {"container": None}}, {})["primary"]["state"] == "absent"
+
+
+@pytest.mark.parametrize(
+    ("version", "requested", "expected"),
+    [
+        ("2.29.0", "auto", "toml"),
+        ("v2.0.0", "auto", "toml"),
+        ("10.1.0", "auto", "toml"),
+        ("1.13.0", "auto", "env"),
+        ("1.13.0", "toml", "toml"),
+        ("2.29.0", "env", "env"),
+        ("latest", "auto", "env"),
+        (None, "auto", "env"),
+    ],
+)
+def test_config_format_is_decided_by_the_version_unless_asked(version: str | None, requested: str, expected: str) -> None:
+    assert config_format(version, requested) == expected

@@ -9,7 +9,7 @@ import typing as t
 import pytest
 
 from ansible_collections.nodeops.chainlink.plugins.filter.handover_plan import handover_plan
-from ansible_collections.nodeops.chainlink.plugins.module_utils._handover import describe, plan
+from ansible_collections.nodeops.chainlink.plugins.module_utils._handover import describe, plan, rescue, rescue_outcome
 
 
 def pair(primary: tuple[str, str | None], secondary: tuple[str, str | None], db_version: str | None = None) -> dict[str, t.Any]:
@@ -27,6 +27,8 @@ def short(steps: list[dict[str, t.Any]]) -> list[str]:
     for s in steps:
         if s["action"] == "start":
             out.append(f"{'restart' if s['restart'] else 'start'} {s['instance']}@{s['version']}")
+        elif s["action"] == "restore":
+            out.append(f"restore {s['instance']}@{s['version']}")
         else:
             out.append(f"{s['from']}->{s['to']}")
     return out
@@ -78,7 +80,11 @@ def test_upgrade_without_restart_old_leaves_stopped_instances_stopped() -> None:
 @pytest.mark.parametrize(
     ("state", "version", "message"),
     [
-        (pair(("stopped", V0), ("stopped", V0)), V1, "bring the pair up first"),
+        (pair(("absent", None), ("absent", None)), V1, "Bring the pair up with playbooks/deploy.yml"),
+        # Nothing can run against a database a newer version migrated: refused, nothing started.
+        (pair(("stopped", V0), ("absent", None), db_version=V1), V1, "newer than every stopped instance's version"),
+        # Something runs without waiting (booting, crash-looping): starting another changes nothing safely.
+        (pair(("stopped", V0), ("unknown", V1)), V1, "secondary runs without waiting for it"),
         # The active instance just died and its lease still runs: the waiting standby will take it, so wait and run again.
         (pair(("stopped", V0), ("waiting", V0)), V1, "secondary takes the lock when its lease expires"),
         (pair(("active", V0), ("active", V0)), V1, "two instances are seen as active"),
@@ -91,6 +97,39 @@ def test_upgrade_refusals_name_the_problem(state: dict[str, t.Any], version: str
     result = plan(state, "upgrade", version)
     assert result["steps"] == []
     assert message in result["error"]
+
+
+@pytest.mark.parametrize(
+    ("state", "action", "expected"),
+    [
+        # A run died in a failed takeover's rescue, between stopping the new standby and restarting the old active one:
+        # the old version (the database was not migrated) comes back first, then the upgrade goes on.
+        (
+            pair(("stopped", V0), ("stopped", V1)),
+            "upgrade",
+            [f"restore primary@{V0}", f"start secondary@{V1}", "primary->secondary", f"start primary@{V1}", "secondary->primary", f"start secondary@{V1}"],
+        ),
+        # The database was migrated by the new version: only that one can run, it comes back and the old one follows.
+        (
+            pair(("stopped", V0), ("stopped", V1), db_version=V1),
+            "upgrade",
+            [f"restore secondary@{V1}", f"start primary@{V1}", "secondary->primary", f"start secondary@{V1}"],
+        ),
+        # Equal versions: the preferred instance; the other one absent is deployed as the standby.
+        (pair(("stopped", V1), ("stopped", V1)), "switchover", [f"restore primary@{V1}", f"start secondary@{V1}", "primary->secondary", f"start primary@{V1}"]),
+        (
+            pair(("absent", None), ("stopped", V1)),
+            "reconfigure",
+            [f"restore secondary@{V1}", f"start primary@{V1}", "secondary->primary", f"start secondary@{V1}"],
+        ),
+    ],
+)
+def test_a_pair_with_no_active_instance_is_restored_first(state: dict[str, t.Any], action: str, expected: list[str]) -> None:
+    result = plan(state, action, V1 if action == "upgrade" else None)
+    assert result["error"] is None
+    assert short(result["steps"]) == expected
+    assert "no instance holds the lock or waits for it" in result["steps"][0]["why"]
+    assert describe(result["steps"], state["instances"])[0].startswith("1. start " + result["steps"][0]["instance"])
 
 
 def test_same_version_as_the_database_is_not_a_downgrade() -> None:
@@ -233,6 +272,75 @@ def test_upgrade_on_the_running_version_rolls_out_changed_settings() -> None:
 
 
 def test_reconfigure_refuses_a_pair_without_holder_or_version() -> None:
-    assert "no instance of the pair holds the lock" in plan(drifted(pair(("stopped", V1), ("stopped", V1)), primary=LEVEL), "reconfigure")["error"]
+    assert "none can be started safely" in plan(drifted(pair(("absent", None), ("absent", None)), primary=LEVEL), "reconfigure")["error"]
     assert "version of the active instance primary is unknown" in plan(pair(("active", None), ("waiting", V1)), "reconfigure")["error"]
     assert "not one of upgrade, reconfigure, switchover" in plan(pair(("active", V1), ("waiting", V1)), "rollout")["error"]
+
+
+def observed(primary: str, secondary: str, *, app_ids: tuple[str | None, str | None] = ("a" * 36, "b" * 36), db_version: str | None = None) -> dict[str, t.Any]:
+    state = pair((primary, V0), (secondary, V1), db_version)
+    state["instances"]["primary"]["app_id"], state["instances"]["secondary"]["app_id"] = app_ids
+    return state
+
+
+LOCK_FREE: dict[str, t.Any] = {"consistent": True, "holder_app_id": None, "instances": []}
+
+
+def held_by(app_id: str, alive: bool = True) -> dict[str, t.Any]:
+    # application_name cuts the app ID: sessions show a prefix
+    return {"consistent": True, "holder_app_id": app_id, "instances": [{"app_id": app_id[:20]}] if alive else []}
+
+
+@pytest.mark.parametrize(
+    ("state", "recheck", "case", "stop_to", "start_from", "prove_from"),
+    [
+        # Nothing could be read: stop nothing, start the old one (both obey the lock).
+        (None, None, "unknown", False, True, None),
+        # The standby restarted (new app ID) and then took the lock: seen active under its current ID, never stopped.
+        (observed("stopped", "active"), LOCK_FREE, "to_holds", False, True, "standby"),
+        # The old one holds again: nothing to do.
+        (observed("active", "waiting"), LOCK_FREE, "from_holds", False, False, None),
+        # Nobody holds and the lock is free right before the stop: stop the standby, the old one takes the lock back.
+        (observed("stopped", "waiting"), LOCK_FREE, "from_returns", True, True, "active"),
+        (observed("stopped", "stopped"), LOCK_FREE, "from_returns", False, True, "active"),
+        # The standby took the lock between the observation and the stop: it is not stopped.
+        (observed("stopped", "waiting"), held_by("b" * 36), "to_may_hold", False, True, None),
+        # A live holder the standby's log cannot be matched against (no app ID): it may be the standby.
+        (observed("stopped", "unknown", app_ids=("a" * 36, None)), held_by("c" * 36), "to_may_hold", False, True, None),
+        # A lease left by a run of the standby that crashed (no session any more) protects nothing: it runs out.
+        (observed("stopped", "unknown", app_ids=("a" * 36, None)), held_by("c" * 36, alive=False), "from_returns", True, True, "active"),
+        # The read right before the stop failed: no stop.
+        (observed("stopped", "waiting"), {"failed": True, "msg": "connection refused"}, "to_may_hold", False, True, None),
+        # A holder known to be someone else (not the standby by its current app ID) does not protect the standby.
+        (observed("stopped", "waiting"), held_by("c" * 36), "from_returns", True, True, "active"),
+        # The database was migrated past the old version: the old one cannot come back, the standby is left.
+        (observed("stopped", "waiting", db_version=V1), LOCK_FREE, "db_newer", False, False, None),
+    ],
+)
+def test_rescue_never_stops_the_holder(
+    state: dict[str, t.Any] | None, recheck: dict[str, t.Any], case: str, stop_to: bool, start_from: bool, prove_from: str | None
+) -> None:
+    decision = rescue(state, "primary", "secondary", V0, recheck)
+    assert decision == {"case": case, "stop_to": stop_to, "start_from": start_from, "prove_from": prove_from}
+
+
+NAMES = {"phase": "takeover", "from": "primary", "to": "secondary", "from_container": "p-primary", "to_container": "p-secondary"}
+
+
+@pytest.mark.parametrize(
+    ("case", "restored", "restore_error", "words"),
+    [
+        ("unknown", False, None, "could not be read after the failure, so nothing was stopped: primary was started again"),
+        ("to_holds", False, None, "secondary holds the lock (by its current app ID)"),
+        ("to_may_hold", False, None, "so it was not stopped"),
+        ("from_returns", True, None, "primary took the lock back on 2.28.0 and serves again"),
+        ("from_returns", False, "no booted line", "CRITICAL: primary was started again but did not prove it serves (no booted line)"),
+        ("db_newer", False, None, "CRITICAL: the database is now at version 2.29.0"),
+    ],
+)
+def test_rescue_outcome_says_what_was_done(case: str, restored: bool, restore_error: str | None, words: str) -> None:
+    decision = {"case": case, "stop_to": case == "from_returns", "start_from": True, "prove_from": "active" if case == "from_returns" else None}
+    out = rescue_outcome(decision, NAMES, "no takeover in 9 s", restored, restore_error, db_version=V1 if case == "db_newer" else None, frm_version=V0)
+    assert out["summary"].startswith("takeover primary -> secondary failed (no takeover in 9 s).")
+    assert words in out["summary"]
+    assert out["next"]

@@ -14,14 +14,8 @@ import typing as t
 from pathlib import Path
 
 from ansible_collections.nodeops.chainlink.plugins.module_utils import _lock
-from ansible_collections.nodeops.chainlink.plugins.module_utils._observer_process import (
-    ObserverParameters,
-    ObserverProcess,
-    Sampler,
-    alive,
-    find_owner,
-    process_start_time,
-)
+from ansible_collections.nodeops.chainlink.plugins.module_utils._daemon import alive, find_owner, process_start_time
+from ansible_collections.nodeops.chainlink.plugins.module_utils._observer_process import ObserverParameters, ObserverProcess, Sampler
 
 A = "aaaaaaaa-1111-4111-8111-111111111111"
 B = "bbbbbbbb-2222-4222-8222-222222222222"
@@ -88,7 +82,6 @@ def observer_params(tmp_path: Path, **given: t.Any) -> ObserverParameters:
         "advisory_lock_id": _lock.DEFAULT_ADVISORY_LOCK_ID,
         "http_probes": {},
         "http_timeout": 0.5,
-        "guard": True,
         "max_duration": 3600,
         "owner_pid": 0,
         "stop_timeout": 10,

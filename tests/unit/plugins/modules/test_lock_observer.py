@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.nodeops.chainlink.plugins.module_utils._observer_process import GUARD_CLASSID, ObserverProcess
+from ansible_collections.nodeops.chainlink.plugins.module_utils._observer_process import ObserverProcess
 from ansible_collections.nodeops.chainlink.plugins.modules import lock_observer
 from tests.support.ansible_module import run_module
 
@@ -30,8 +30,8 @@ def spawned(monkeypatch: pytest.MonkeyPatch) -> list[t.Any]:
     """Stands in for the daemon: records each start and names this test process as the sampler."""
     calls: list[t.Any] = []
 
-    def spawn(_process: ObserverProcess, _client: t.Any, params: t.Any, owner: t.Any) -> tuple[int | None, str]:
-        calls.append((params.name, owner))
+    def spawn(process: ObserverProcess, _worker: t.Any, _sanitize: t.Any, _timeout: float, nice: int) -> tuple[int | None, str]:
+        calls.append((process.name, nice))
         return os.getpid(), ""
 
     monkeypatch.setattr(ObserverProcess, "spawn", spawn)
@@ -52,7 +52,6 @@ def test_start_records_the_sampler_and_a_second_start_of_the_same_run_changes_no
     assert first.get("failed") is not True, first
     assert first["changed"] is True
     assert first["pid"] == os.getpid()
-    assert first["guard"] == {"classid": GUARD_CLASSID, "name": "pair-one"}
     assert first["samples_file"] == str(tmp_path / "pair-one.samples.jsonl")
     meta = json.loads((tmp_path / "pair-one.json").read_text())
     assert (meta["pid"], meta["owner_pid"]) == (os.getpid(), owner) and meta["start_time"]
@@ -62,10 +61,10 @@ def test_start_records_the_sampler_and_a_second_start_of_the_same_run_changes_no
 
 
 def test_start_failure_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ObserverProcess, "spawn", lambda *_a: (None, "another handover of 'pair-one' is in progress"))
-    result = run_module(lock_observer.main, args(tmp_path, owner_pid=0, guard=False))
+    monkeypatch.setattr(ObserverProcess, "spawn", lambda *_a: (None, "connection refused"))
+    result = run_module(lock_observer.main, args(tmp_path, owner_pid=0))
     assert result["failed"] is True
-    assert result["msg"] == "Failed to start the observer of 'pair-one': another handover of 'pair-one' is in progress"
+    assert result["msg"] == "Failed to start the observer of 'pair-one': connection refused"
     assert not (tmp_path / "pair-one.json").exists()
 
 

@@ -1,0 +1,120 @@
+# Copyright: contributors to nodeops.chainlink
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE to the collection: not covered by semantic versioning.
+# Use it only from nodeops.chainlink's own plugins.
+"""The pair's guard: one session-level advisory lock in the pair's own database, held by a daemon for a whole run.
+
+The key is fixed, and advisory locks live per database, so the guard is keyed by the database the pair's nodes share:
+two inventories that name one pair differently still collide, and two pairs never do. The key has two integers
+(pg_locks: classid, objid, objsubid 2), a space the node's single-bigint advisory key cannot collide with. The daemon
+(module_utils/_daemon.py) ends when the run that owns it is gone (any death of the controller's ansible-playbook,
+whatever transport reaches the Docker hosts), and its session with it, which releases the guard.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+import typing as t
+
+from ansible_collections.nodeops.chainlink.plugins.module_utils._daemon import alive
+from ansible_collections.nodeops.chainlink.plugins.module_utils._postgres import PostgresClient, PostgresError
+
+# 'node' and 'gard' in ASCII
+GUARD_KEY = (0x6E6F6465, 0x67617264)
+HOLDER_STATEMENT = (
+    "SELECT a.pid, a.application_name, host(a.client_addr) AS client_addr, date_trunc('second', a.backend_start)::text AS since"
+    " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+    " WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    " AND l.classid = %s::bigint::oid AND l.objid = %s::bigint::oid AND l.objsubid = 2 AND l.granted"
+)
+KEEPALIVE_EVERY = 1.0
+
+
+class GuardTaken(PostgresError):
+    """Another session holds the guard; the message names it and what to do."""
+
+
+def state_name(target: str) -> str:
+    """The state file's name for a database (describe_target's words, never the password)."""
+    return "guard-" + hashlib.sha256(target.encode()).hexdigest()[:16]
+
+
+def holders(client: PostgresClient) -> list[dict[str, t.Any]]:
+    return client.query(HOLDER_STATEMENT, GUARD_KEY)
+
+
+def describe_holders(rows: list[dict[str, t.Any]]) -> str:
+    return ", ".join(f"session pid {h['pid']} '{h['application_name']}' from {h['client_addr'] or 'local socket'} since {h['since']}" for h in rows)
+
+
+def taken_message(name: str, rows: list[dict[str, t.Any]]) -> str:
+    return (
+        f"another run is changing the pair of '{name}' (its database's guard is held by {describe_holders(rows) or 'a session not visible to this role'}):"
+        " wait for it to finish, or if that run is gone, end that session (SELECT pg_terminate_backend(<pid>)) and run this again. Nothing was changed"
+    )
+
+
+def try_take(client: PostgresClient, name: str, timeout: float) -> None:
+    """Take the guard on the client's session, waiting up to timeout for a run that is ending; GuardTaken otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if client.query("SELECT pg_try_advisory_lock(%s, %s) AS ok", GUARD_KEY)[0]["ok"]:
+            return
+        if time.monotonic() >= deadline:
+            raise GuardTaken(taken_message(name, holders(client)))
+        time.sleep(0.2)
+
+
+class GuardWorker:
+    """In the daemon: hold the guard on one session, keep the session alive, end when the owning run is gone.
+
+    A lost connection (a database restart) is retaken at once; if another run took the guard in between, the loss
+    is recorded in the status file and the daemon ends.
+    """
+
+    def __init__(self, client: PostgresClient, name: str, timeout: float, owner: tuple[int, str | None] | None, status_path: t.Any) -> None:
+        self.client = client
+        self.name = name
+        self.timeout = timeout
+        self.owner = owner
+        self.status_path = status_path
+        self.stop = threading.Event()
+        self.events: list[dict[str, t.Any]] = []
+
+    def prepare(self) -> None:
+        self.client.connect(read_only=True, statement_timeout=5.0)
+        try_take(self.client, self.name, self.timeout)
+        self.record("taken")
+
+    def record(self, event: str, **details: t.Any) -> None:
+        self.events.append({"event": event, "t": time.time(), **details})
+        tmp = self.status_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"events": self.events}))
+        tmp.replace(self.status_path)
+
+    def run(self) -> None:
+        while not self.stop.wait(KEEPALIVE_EVERY):
+            if self.owner is not None and not alive(*self.owner):
+                break
+            try:
+                if self.client.connected:
+                    self.client.query("SELECT 1 AS ok")
+                else:
+                    self.client.connect(read_only=True, statement_timeout=5.0)
+                    try_take(self.client, self.name, 0)
+                    self.record("retaken")
+            except GuardTaken as exc:
+                self.record("lost", msg=str(exc))
+                break
+            except PostgresError as exc:
+                if not self.events or self.events[-1]["event"] != "disconnected":
+                    self.record("disconnected", msg=str(exc))
+                self.client.close()
+        self.client.close()  # ends the session, which releases the guard
+
+    def crashed(self, text: str) -> None:
+        self.record("error", msg=text)
