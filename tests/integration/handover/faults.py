@@ -751,14 +751,15 @@ def run_cells(
     jobs: int = 1,
     on_result: t.Callable[[dict[str, t.Any]], None] | None = None,
     budget: float | None = None,
+    first_slot: int = 0,
 ) -> list[dict[str, t.Any]]:
-    """Run the cells, ``jobs`` at a time (each in its own slot); results in the order of ``cells``. No cell starts
-    after ``budget`` seconds: those are left out of the results."""
+    """Run the cells, ``jobs`` at a time, each in its own slot from ``first_slot`` on (two campaigns at once need
+    slots apart); results in the order of ``cells``. No cell starts after ``budget`` seconds: those are left out."""
     began = time.monotonic()
-    if not 1 <= jobs <= SLOTS:
-        raise ValueError(f"jobs must be 1-{SLOTS}, got {jobs}")
+    if not 1 <= jobs <= SLOTS - first_slot:
+        raise ValueError(f"jobs must be 1-{SLOTS - first_slot} from slot {first_slot} (slots 0-{SLOTS - 1}), got {jobs}")
     slots: queue.Queue[Slot] = queue.Queue()
-    made = [Slot(n, workdir / f"slot{n}") for n in range(jobs)]
+    made = [Slot(n, workdir / f"slot{n}") for n in range(first_slot, first_slot + jobs)]
     for slot in made:
         slots.put(slot)
 

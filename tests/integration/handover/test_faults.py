@@ -14,19 +14,23 @@ import pytest
 
 from tests.integration.handover.faults import Cell, run_cells
 
-pytestmark = [pytest.mark.fault, pytest.mark.timeout(420)]
+# each cell is bounded inside (deploy 280 s, two runs of 450 s, a fault's wait 60 s); about 4 minutes on an idle machine
+pytestmark = [pytest.mark.fault, pytest.mark.timeout(900)]
 
+# three fault types, each passing in the recorded matrix (docs/faults.md)
 CI_CELLS = (
     Cell("active_stopping", "kill_active"),
-    Cell("old_restarted", "controller_kill"),
-    Cell("standby_started", "restart_postgres"),
+    Cell("standby_started", "controller_kill"),
+    Cell("takeover_proven", "kill_standby"),
 )
+# the last slots (ports 18014-18019, PostgreSQL 18027-18029), so that a campaign of benchmarks/faults.py can run meanwhile
+FIRST_SLOT = 7
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, t.Any]]:
     workdir: Path = tmp_path_factory.mktemp("faults")
-    return {r["cell"]: r for r in run_cells(CI_CELLS, workdir, jobs=len(CI_CELLS))}
+    return {r["cell"]: r for r in run_cells(CI_CELLS, workdir, jobs=len(CI_CELLS), first_slot=FIRST_SLOT)}
 
 
 @pytest.mark.parametrize("cell", CI_CELLS, ids=[c.id for c in CI_CELLS])
