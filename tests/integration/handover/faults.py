@@ -503,8 +503,12 @@ def tail(path: Path, lines: int = 12) -> str:
 # -- faults ----------------------------------------------------------------------------------------------------------
 
 
-def _docker(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60, check=False)
+def _docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """A docker command, bounded: one that outlives ``timeout`` comes back with exit status -1 and says so."""
+    try:
+        return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(["docker", *args], -1, "", f"docker {args[0]} did not answer within {timeout:.0f} s")
 
 
 def _wait_running(lab: HandoverLab, role: str) -> float | None:
@@ -530,7 +534,7 @@ def inject(cell: Cell, lab: HandoverLab, run: StreamedRun, note: dict[str, t.Any
         # a clean restart (fast shutdown, then start), as an operator's: a stop timeout short enough to end in SIGKILL
         # would lose the last commits of the lab's server (fsync and synchronous_commit off) and blame the pair for it
         began = time.monotonic()
-        out = _docker("restart", "-t", "60", lab.pg.container)
+        out = _docker("restart", "-t", "60", lab.pg.container, timeout=120)
         try:
             lab.pg.wait_ready()
             note["did"] = f"docker restart {lab.pg.container}: accepting connections again after {time.monotonic() - began:.1f} s"
@@ -718,7 +722,18 @@ class Slot:
 
     def run(self, index: int, cell: Cell) -> dict[str, t.Any]:
         if self.pg is None:
-            self.pg = start_lab_postgres(range(PG_BASE + self.number, PG_BASE + self.number + 1), "fault-pg")
+            port = PG_BASE + self.number
+            try:
+                self.pg = start_lab_postgres(range(port, port + 1), "fault-pg")
+            except (RuntimeError, subprocess.CalledProcessError) as exc:
+                _docker("rm", "-f", f"fault-pg-{port}")
+                return {
+                    "cell": cell.id,
+                    "boundary": cell.boundary,
+                    "fault": cell.fault,
+                    "outcome": "failed",
+                    "problems": [f"the cell's PostgreSQL did not start: {exc}"[:2000]],
+                }
         workdir = self.workdir / f"cell{index:02d}"
         workdir.mkdir(parents=True, exist_ok=True)
         lab = HandoverLab(self.pg, workdir, name=f"fault{self.number}-{index:02d}", ports=(HTTP_BASE + 2 * self.number, HTTP_BASE + 2 * self.number + 1))
