@@ -294,16 +294,18 @@ def rescue(state: t.Mapping[str, t.Any] | None, frm: str, to: str, frm_version: 
         return {"case": "unknown", "stop_to": False, "start_from": True, "prove_from": None}
     instances = state.get("instances") or {}
     to_info, frm_info = instances.get(to) or {}, instances.get(frm) or {}
-    if to_info.get("state") == "active":
+    read, holder = _live_holder(recheck)
+    to_id = to_info.get("app_id")
+    # Seen active and still the live holder right before any stop: a run that took the lease and crashed (its lease
+    # still valid, its session gone) is not, and is stopped below like any standby that did not take over.
+    if to_info.get("state") == "active" and read and holder and to_id and (app_id_matches(to_id, holder) or app_id_matches(holder, to_id)):
         start = frm_info.get("state") == "stopped"
         return {"case": "to_holds", "stop_to": False, "start_from": start, "prove_from": "standby" if start else None}
     if frm_info.get("state") == "active":
         return {"case": "from_holds", "stop_to": False, "start_from": False, "prove_from": None}
     if not _can_run(frm_version, state.get("db_version")):
         return {"case": "db_newer", "stop_to": False, "start_from": False, "prove_from": None}
-    read, holder = _live_holder(recheck)
-    to_id = to_info.get("app_id")
-    to_running = to_info.get("state") in ("waiting", "unknown")
+    to_running = to_info.get("state") in ("waiting", "unknown", "active")
     if to_running and (not read or (holder and (not to_id or app_id_matches(to_id, holder) or app_id_matches(holder, to_id)))):
         # it may hold the lock now (taken since the observation, or under an app ID its log did not give)
         return {"case": "to_may_hold", "stop_to": False, "start_from": True, "prove_from": None}

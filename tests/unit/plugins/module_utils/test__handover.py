@@ -297,7 +297,11 @@ def held_by(app_id: str, alive: bool = True) -> dict[str, t.Any]:
         # Nothing could be read: stop nothing, start the old one (both obey the lock).
         (None, None, "unknown", False, True, None),
         # The standby restarted (new app ID) and then took the lock: seen active under its current ID, never stopped.
-        (observed("stopped", "active"), LOCK_FREE, "to_holds", False, True, "standby"),
+        (observed("stopped", "active"), held_by("b" * 36), "to_holds", False, True, "standby"),
+        # Seen active, but the run that took the lease crashed before the stop (no session): stopped like any standby.
+        (observed("stopped", "active"), held_by("b" * 36, alive=False), "from_returns", True, True, "active"),
+        # Seen active, and the read right before the stop failed: it may hold the lock, so it is not stopped.
+        (observed("stopped", "active"), {"msg": "timeout"}, "to_may_hold", False, True, None),
         # The old one holds again: nothing to do.
         (observed("active", "waiting"), LOCK_FREE, "from_holds", False, False, None),
         # Nobody holds and the lock is free right before the stop: stop the standby, the old one takes the lock back.
