@@ -88,7 +88,7 @@ _value:
   description:
     - C(name); C(instances) - C(primary) and C(secondary), each with C(pair), C(role), C(container_name), C(docker_host),
       C(docker_url), C(http_port) (null when missing or not a port), C(readyz), C(config_dir), C(image), C(version),
-      C(database_url), C(database_check_host) (the node role's O(node_instance)); C(database_check_host), the inventory
+      C(database_url), C(database_check_host) (the node role's C(node_instance)); C(database_check_host), the inventory
       host the database checks run on; C(database) - C(login_url), C(lease_table), C(advisory_lock_id),
       what every module that reads the pair's database takes (the action group C(nodeops.chainlink.database), set with
       C(module_defaults)); C(problems) - a list of sentences, empty for a consistent pair.
