@@ -20,9 +20,10 @@ declare -A PACKAGE_COMMANDS=(
 )
 # Debian packages without a command: what a Docker host's system Python needs to run the collection's modules
 # there (docs/targets.md); the SSH lab uses this machine's /usr/bin/python3 as such a host.
-TARGET_PACKAGES=(
-  python3-requests  # community.docker's API client (docker_container, docker_image_info, log_wait)
-  python3-psycopg2  # lock_info and lock_observer, on a host named by chainlink_database_check_host
+# Checked by importing the module with the system Python (by its path, as a target runs it).
+declare -A TARGET_PACKAGES=(
+  [python3-requests]=requests  # community.docker's API client (docker_container, docker_image_info, log_wait)
+  [python3-psycopg2]=psycopg2  # lock_info and lock_observer, on a host named by chainlink_database_check_host
 )
 
 say() { printf 'bootstrap: %s\n' "$*"; }
@@ -33,9 +34,9 @@ missing_packages() {
   for pkg in "${!PACKAGE_COMMANDS[@]}"; do
     command -v "${PACKAGE_COMMANDS[$pkg]}" >/dev/null 2>&1 || printf '%s\n' "$pkg"
   done | sort
-  for pkg in "${TARGET_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || printf '%s\n' "$pkg"
-  done
+  for pkg in "${!TARGET_PACKAGES[@]}"; do
+    /usr/bin/python3 -c "import ${TARGET_PACKAGES[$pkg]}" >/dev/null 2>&1 || printf '%s\n' "$pkg"
+  done | sort
 }
 
 install_packages() {
