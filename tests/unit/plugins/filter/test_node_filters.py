@@ -53,7 +53,7 @@ def test_instance_states_names_bad_input() -> None:
     [
         ("2.29.0", "auto", "toml"),
         ("v2.0.0", "auto", "toml"),
-        ("10.1.0", "auto", "toml"),
+        ("11.0.0", "auto", "toml"),
         ("1.13.0", "auto", "env"),
         ("1.13.0", "toml", "toml"),
         ("2.29.0", "env", "env"),

@@ -195,7 +195,7 @@ def listen(**settings: t.Any) -> dict[str, t.Any]:
     return {"version": "2.29.0", "config_format": "toml", "listen_ip": "127.0.0.1", "http_port": 6688, "https_port": 0, **settings}
 
 
-@pytest.mark.parametrize("ip", ["127.0.0.1", "0.0.0.0", "10.0.0.5", "::ffff:127.0.0.1"])
+@pytest.mark.parametrize("ip", ["127.0.0.1", "0.0.0.0", "192.0.2.5", "::ffff:127.0.0.1"])
 def test_listen_ip_the_node_accepts(ip: str) -> None:
     assert _node_rules.listen_problems(listen(listen_ip=ip)) == []
 
