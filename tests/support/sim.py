@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -296,8 +297,21 @@ class SimNode:
         return self.wait_for_line(BOOTED_RE, timeout)
 
     def wait_http(self, timeout: float = 15.0) -> LogLine:
-        """The web server is up (it starts after "booted"; a standby never gets here)."""
-        return self.wait_for_line(LISTENING_RE, timeout)
+        """The web server accepts connections (it starts after "booted"; a standby never gets here).
+
+        The node logs "Listening and serving HTTP" just before it binds (cmd/shell.go), so the line alone is no proof:
+        the port is then polled until it accepts.
+        """
+        deadline = time.monotonic() + timeout
+        line = self.wait_for_line(LISTENING_RE, timeout)
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.http_port), timeout=1.0):
+                    return line
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def wait_waiting(self, timeout: float = 10.0) -> LogLine:
         return self.wait_for_line(WAITING_RE, timeout)

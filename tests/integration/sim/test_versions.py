@@ -60,6 +60,7 @@ def test_health_only_after_boot_and_its_failing_status(db: Db, sim_factory: SimF
     node = sim_factory.start(version, db.url)
     node.wait_booted()
     line = node.wait_for_line(listening.format(port=node.http_port))
+    node.wait_http()  # the line comes just before the bind
     if version == "2.28.0":
         assert "ip=127.0.0.1" in line.text and f"port={node.http_port}" in line.text
     status, body = get(f"{node.base_url}/health")
