@@ -5,6 +5,7 @@ runs of upgrade.yml / switchover.yml through the real ansible-playbook."""
 
 from __future__ import annotations
 
+import os
 import typing as t
 
 import pytest
@@ -14,7 +15,10 @@ from tests.integration.handover.lab import HandoverLab, start_lab_postgres
 
 @pytest.fixture(scope="session")
 def handover_pg() -> t.Iterator[t.Any]:
-    server = start_lab_postgres(range(16950, 16990), "nodeops-hovtest-pg")
+    # Each pytest-xdist worker (gw0, gw1, ...) has a session of its own: disjoint port ranges, so two workers starting
+    # at once never pick (and replace) the same container.
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    server = start_lab_postgres(range(16950 + 10 * worker, 16960 + 10 * worker), "nodeops-hovtest-pg")
     try:
         yield server
     finally:
