@@ -26,13 +26,13 @@ from tests.support import sim as _sim  # noqa: E402
 from tests.support.postgres import PostgresServer, start_postgres  # noqa: E402
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_itemcollected(item: pytest.Item) -> None:
     """Under ``pytest -n N --dist loadgroup`` a group runs on one worker, one test after another. A file's tests share
     module fixtures and fixed container names and ports, so each file is a group unless it names a wider one (a
-    resource several files share, such as the lab's sshd)."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    resource several files share, such as the lab's sshd). Marked as each item is collected, before pytest-xdist's
+    collection hook reads the groups."""
+    if item.get_closest_marker("xdist_group") is None:
+        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
 @pytest.fixture(scope="session")
