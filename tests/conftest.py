@@ -26,13 +26,19 @@ from tests.support import sim as _sim  # noqa: E402
 from tests.support.postgres import PostgresServer, start_postgres  # noqa: E402
 
 
-def pytest_itemcollected(item: pytest.Item) -> None:
-    """Under ``pytest -n N --dist loadgroup`` a group runs on one worker, one test after another. A file's tests share
-    module fixtures and fixed container names and ports, so each file is a group unless it names a wider one (a
-    resource several files share, such as the lab's sshd). Marked as each item is collected, before pytest-xdist's
-    collection hook reads the groups."""
-    if item.get_closest_marker("xdist_group") is None:
-        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: t.Any) -> t.Any:
+    """Under ``pytest -n N`` a worker takes a whole test file at a time: a file's tests share module fixtures and fixed
+    container names and ports. Molecule scenarios are independent (each its own PostgreSQL, ports and labels), so each
+    is a unit of its own. (pytest-xdist's ``loadgroup`` marks do not reach its scheduler on this pytest.)"""
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class FileScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return nodeid if path.endswith("/test_molecule.py") else path
+
+    return FileScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -15,13 +15,10 @@ from tests.support.playbook import run_molecule
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
-# Scenarios are independent (each its own PostgreSQL, ports and labels), so each is a group of its own for
-# pytest-xdist; one that starts the lab's sshd shares that group with the other users of lab/lab ssh-up.
-SHARED_GROUPS = {"ssh_hosts": "lab-sshd"}
 
 
 @pytest.mark.molecule
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize("scenario", [pytest.param(s, marks=pytest.mark.xdist_group(SHARED_GROUPS.get(s, f"molecule-{s}"))) for s in SCENARIOS])
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_molecule_scenario(scenario: str) -> None:
     run_molecule(scenario)

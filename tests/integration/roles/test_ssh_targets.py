@@ -24,8 +24,6 @@ import pytest
 from tests.support.playbook import run_playbook
 
 ROOT = Path(__file__).resolve().parents[3]
-# lab/lab ssh-up also sets up the SSH user, so its users never run at the same time (tests/integration/test_molecule.py)
-pytestmark = pytest.mark.xdist_group("lab-sshd")
 SSH_PORT = 17718
 SSH_USER = "nodeops-ssh"
 HOME = Path("/home") / SSH_USER
