@@ -52,15 +52,14 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.nodeops.chainlink.plugins.module_utils._identify import identify
+from ansible_collections.nodeops.chainlink.plugins.module_utils._identify import identify, input_problem
 
 
 def identify_instances(instances: t.Any, lock: t.Any) -> dict[str, dict[str, t.Any]]:
     """plugins/module_utils/_identify.py's identify(), with the inputs checked."""
-    if not isinstance(instances, t.Mapping) or not all(isinstance(v, t.Mapping) for v in instances.values()):
-        raise AnsibleFilterError(f"identify_instances expects a dict of instance name -> dict, got {type(instances).__name__}")
-    if not isinstance(lock, t.Mapping):
-        raise AnsibleFilterError(f"identify_instances expects lock_info's result as lock, got {type(lock).__name__}")
+    problem = input_problem("identify_instances", instances, lock)
+    if problem:
+        raise AnsibleFilterError(problem)
     return identify(instances, lock)
 
 

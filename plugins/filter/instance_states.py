@@ -57,15 +57,14 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.nodeops.chainlink.plugins.module_utils._identify import states
+from ansible_collections.nodeops.chainlink.plugins.module_utils._identify import input_problem, states
 
 
 def instance_states(containers: t.Any, lock: t.Any) -> dict[str, dict[str, t.Any]]:
     """plugins/module_utils/_identify.py's states(), with the inputs checked."""
-    if not isinstance(containers, t.Mapping) or not all(isinstance(v, t.Mapping) for v in containers.values()):
-        raise AnsibleFilterError(f"instance_states expects a dict of instance name -> dict, got {type(containers).__name__}")
-    if not isinstance(lock, t.Mapping):
-        raise AnsibleFilterError(f"instance_states expects lock_info's result as lock, got {type(lock).__name__}")
+    problem = input_problem("instance_states", containers, lock)
+    if problem:
+        raise AnsibleFilterError(problem)
     return states(containers, lock)
 
 

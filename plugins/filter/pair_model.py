@@ -91,7 +91,8 @@ _value:
       C(database_url), C(database_check_host) (the node role's C(node_instance)); C(database_check_host), the inventory
       host the database checks run on; C(database) - C(login_url), C(lease_table), C(advisory_lock_id),
       what every module that reads the pair's database takes (the action group C(nodeops.chainlink.database), set with
-      C(module_defaults)); C(problems) - a list of sentences, empty for a consistent pair.
+      C(module_defaults)); C(problems) - a list of sentences, empty for a consistent pair; C(version_problem) - the
+      one of them about a version that is no release tag, else null (C(status.yml) refuses only that).
   type: dict
 """
 

@@ -29,6 +29,15 @@ SOURCE_HOLDER = "database: lock holder (its log gives no app ID; its HTTP port a
 SOURCE_STANDBY = "database: the one connected instance that is not the holder (its log gives no app ID; no HTTP)"
 
 
+def input_problem(caller: str, instances: t.Any, lock: t.Any) -> str | None:
+    """Why ``instances`` is not a dict of instance name -> dict or ``lock`` not lock_info's result (None when fine)."""
+    if not isinstance(instances, t.Mapping) or not all(isinstance(v, t.Mapping) for v in instances.values()):
+        return f"{caller} expects a dict of instance name -> dict, got {type(instances).__name__}"
+    if not isinstance(lock, t.Mapping):
+        return f"{caller} expects lock_info's result as lock, got {type(lock).__name__}"
+    return None
+
+
 def _holder(lock: t.Mapping[str, t.Any]) -> str | None:
     """The lock holder's app ID: the valid lease's client_id, else (1.x advisorylock mode) the advisory holder's."""
     lease = lock.get("lease") or {}

@@ -78,6 +78,17 @@ def instance(
     }
 
 
+def version_problem(model: t.Mapping[str, t.Mapping[str, t.Any]]) -> str | None:
+    """Why the instances' versions are no release tags (the image's tag and every version rule need one), or None."""
+    bad_tags = sorted({i["version"] for i in model.values() if i["version"] is not None and not RELEASE_TAG.match(i["version"])})
+    if not bad_tags:
+        return None
+    return (
+        f"chainlink_version {' / '.join(repr(v) for v in bad_tags)} is not a Chainlink release tag: write MAJOR.MINOR.PATCH as the"
+        " image is tagged, such as 2.29.0 (a pre-release such as 2.29.0-beta.1 is accepted; no 'v', no 'latest')"
+    )
+
+
 def problems(
     instances: t.Any, pair: str, model: t.Mapping[str, t.Mapping[str, t.Any]], hosts: t.Mapping[str, t.Any], defaults: t.Mapping[str, t.Any]
 ) -> list[str]:
@@ -120,12 +131,9 @@ def problems(
             f"both instances use HTTP port {p['http_port']} on Docker host {p['docker_host']}, where they share the network:"
             f" give the secondary another http_port (e.g. {suggestion}; not {NODE_HTTPS_PORT}, the node's default HTTPS port)"
         )
-    bad_tags = sorted({i["version"] for i in (p, s) if i["version"] is not None and not RELEASE_TAG.match(i["version"])})
-    if bad_tags:
-        out.append(
-            f"chainlink_version {' / '.join(repr(v) for v in bad_tags)} is not a Chainlink release tag: write MAJOR.MINOR.PATCH as the"
-            " image is tagged, such as 2.29.0 (a pre-release such as 2.29.0-beta.1 is accepted; no 'v', no 'latest')"
-        )
+    bad_version = version_problem(model)
+    if bad_version:
+        out.append(bad_version)
     if p["version"] != s["version"] or p["image"] != s["image"]:
         out.append(
             f"the primary would run {p['image']}:{p['version']} and the secondary {s['image']}:{s['version']}: a pair runs one"
@@ -188,4 +196,12 @@ def pair_model(
         "lease_table": str(defaults.get("lease_table") or "lease_lock"),
         "advisory_lock_id": advisory_lock_id,
     }
-    return {"name": pair, "instances": model, "database": database, "database_check_host": model["primary"]["database_check_host"], "problems": found}
+    return {
+        "name": pair,
+        "instances": model,
+        "database": database,
+        "database_check_host": model["primary"]["database_check_host"],
+        "problems": found,
+        # on its own for the read-only status, which needs only a usable version of the whole list
+        "version_problem": version_problem(model),
+    }

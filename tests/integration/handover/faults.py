@@ -634,6 +634,7 @@ def run_cell(cell: Cell, lab: HandoverLab) -> dict[str, t.Any]:
                 problems.append(f"run {attempt} did not end within {RUN_TIMEOUT:.0f} s")
             ok, seen = wait_proven(lab, SETTLE if rc == 0 and not run.killed else 2.0)
             entry["proven"] = ok
+            _check_advice(entry, seen, lab, problems, attempt)
             # the one re-run: after a killed controller always (the fault is "kill it, then run again"), else when the
             # run failed or left the pair unproven
             if ok and rc == 0 and not run.killed:
@@ -705,6 +706,14 @@ def _check_report(entry: dict[str, t.Any], problems: list[str], attempt: int) ->
     said = f"{report['failure'] or ''} {report['next'] or ''}".lower()
     if "nothing was changed" in said and after and before != after:
         problems.append(f"run {attempt}'s report says nothing was changed, but the versions went from {before} to {after}")
+
+
+def _check_advice(entry: dict[str, t.Any], seen: dict[str, t.Any], lab: HandoverLab, problems: list[str], attempt: int) -> None:
+    """The report's advice must not blame the instance that took over: it serves, nothing about it is broken."""
+    advice = (entry.get("report") or {}).get("next") or ""
+    serving = seen.get("active")
+    if serving and re.search(rf"{re.escape(lab.containers[serving])}'s log .*fix its configuration", advice):
+        problems.append(f"run {attempt}'s advice says to fix {serving}, which holds the lock and serves: {advice[:200]}")
 
 
 # -- the campaign: cells over slots (own PostgreSQL and ports each) ----------------------------------------------------

@@ -182,6 +182,16 @@ def test_upgrade_refuses_a_garbage_version(deployed: tuple[dict[str, t.Any], Pat
     assert snapshot(PAIR, work / "config") == before
 
 
+@pytest.mark.parametrize("version", ["latest", "v2.29.0"])
+def test_status_names_a_garbage_version(deployed: tuple[dict[str, t.Any], Path], version: str) -> None:
+    inv, work = deployed
+    run = run_playbook("status.yml", inv, work, "-e", f"chainlink_version={version}")
+    assert run.rc != 0
+    text = failure_text(run, PAIR)
+    assert f"chainlink_version '{version}' is not a Chainlink release tag" in text, text or run.stderr[-2000:]
+    assert "template error" not in text.lower() and "version comparison failed" not in text.lower(), text
+
+
 # a whole upgrade (about 40 s on an idle machine); the limit leaves room for a loaded one
 @pytest.mark.timeout(900)
 def test_upgrade_keeps_the_options(deployed: tuple[dict[str, t.Any], Path]) -> None:

@@ -103,13 +103,20 @@ def test_bad_arguments_are_named() -> None:
 
 @pytest.mark.parametrize("version", ["latest", "v2.29.0", "", "2.29", "2.29.0 "])
 def test_a_version_that_is_no_release_tag_is_named_before_anything_compares_it(version: str) -> None:
-    found = model(GOOD, version=version)["problems"]
+    pair = model(GOOD, version=version)
+    found = pair["problems"]
     assert len(found) == 1 and found[0].startswith(f"chainlink_version {version!r} is not a Chainlink release tag"), found
+    assert pair["version_problem"] == found[0], "status.yml refuses with the same sentence"
+
+
+@pytest.mark.parametrize("version", ["2.29.0", "2.29.0-beta.1", "1.11.0"])
+def test_a_release_tag_has_no_version_problem(version: str) -> None:
+    assert model(GOOD, version=version)["version_problem"] is None
 
 
 def test_no_version_given_checks_none() -> None:
     pair = pair_model(GOOD, "pair-one", "img", None, URL, HOSTS)
-    assert pair["problems"] == [] and pair["instances"]["primary"]["version"] is None
+    assert pair["problems"] == [] and pair["instances"]["primary"]["version"] is None and pair["version_problem"] is None
     assert model(GOOD, version="2.29.0-beta.1")["problems"] == []
 
 
