@@ -531,8 +531,8 @@ def inject(cell: Cell, lab: HandoverLab, run: StreamedRun, note: dict[str, t.Any
         note["did"] = "SIGKILL to ansible-playbook's process group"
         return
     if cell.fault == "restart_postgres":
-        # a clean restart (fast shutdown, then start), as an operator's: a stop timeout short enough to end in SIGKILL
-        # would lose the last commits of the lab's server (fsync and synchronous_commit off) and blame the pair for it
+        # a clean restart, as an operator's: the lab image stops with SIGINT (a fast shutdown); a SIGKILL would lose
+        # the last commits of the lab's server (fsync and synchronous_commit off) and blame the pair for it
         began = time.monotonic()
         out = _docker("restart", "-t", "60", lab.pg.container, timeout=120)
         try:
