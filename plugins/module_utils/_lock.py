@@ -101,7 +101,7 @@ def lock_statement(
     """The statement reading the lock state as one JSON document (column ``report``), and its arguments.
 
     lease_table is 'name' or 'schema.name' (or parse_table_name's result); it is validated again here and sent quoted.
-    The document always has ``db_now`` (now()), ``lease_table_exists``, ``lease`` (the row with the latest expiry:
+    The document always has ``db_now`` (the statement's clock, below), ``lease_table_exists``, ``lease`` (the row with the latest expiry:
     client_id, expires_at, remaining_seconds, valid), ``advisory`` (the session holding the single-bigint key:
     pid, application_name), ``sessions`` (Chainlink sessions by pid: pid, application_name, client_addr,
     backend_start) and ``db_version``. What else it reads:
@@ -110,7 +110,12 @@ def lock_statement(
     - versions: read the newest node_versions row (only once that table exists and is readable, else ``db_version`` is null);
     - access: what the login may see (``lease_table_readable``, ``versions_table_exists``, ``versions_table_readable``,
       ``read_all_stats``, ``login_role``);
-    - epochs: ``db_clock``, the database clock (clock_timestamp()) in epoch seconds, and the lease row's ``expires_epoch``.
+    - epochs: ``db_clock``, the statement's clock in epoch seconds, and the lease row's ``expires_epoch``.
+
+    Every time is read against one clock_timestamp() taken while the statement runs, after its snapshot, never now():
+    now() is the transaction's start, which can precede the snapshot, so a refresh committed in between would show
+    more time left than the lease lasts. Taken once (OFFSET 0 keeps the planner from copying the call into each use),
+    db_now, remaining_seconds and valid agree with each other.
     """
     parts = parse_table_name(lease_table if isinstance(lease_table, str) else ".".join(lease_table))
     table_sql = ".".join(quote_identifier(part) for part in parts)
@@ -121,13 +126,13 @@ def lock_statement(
         lease_sql = (
             "(SELECT json_build_object('client_id', client_id, 'expires_at', expires_at,"
             f"{expires_epoch}"
-            " 'remaining_seconds', extract(epoch FROM expires_at - now()), 'valid', expires_at >= now())"
+            " 'remaining_seconds', extract(epoch FROM expires_at - c.at), 'valid', expires_at >= c.at)"
             f" FROM {table_sql} ORDER BY expires_at DESC LIMIT 1)"
         )
     versions_sql = "NULL::text"
     if versions:
         versions_sql = f"(SELECT version::text FROM {quote_identifier(VERSIONS_TABLE)} ORDER BY created_at DESC LIMIT 1)"
-    clock_sql = " 'db_clock', extract(epoch FROM clock_timestamp())::float8," if epochs else ""
+    clock_sql = " 'db_clock', extract(epoch FROM c.at)::float8," if epochs else ""
     access_sql = ""
     if access:
         access_sql = (
@@ -140,7 +145,7 @@ def lock_statement(
     # A standby never waits inside pg_locks (it uses pg_try_advisory_lock), so a granted row is the holder.
     statement = (
         "SELECT json_build_object("
-        "'db_now', now(),"
+        "'db_now', c.at,"
         f"{clock_sql}"
         " 'lease_table_exists', to_regclass(%(lease_table)s) IS NOT NULL,"
         f"{access_sql}"
@@ -153,7 +158,7 @@ def lock_statement(
         " 'client_addr', host(a.client_addr), 'backend_start', a.backend_start) ORDER BY a.pid), '[]'::json)"
         " FROM pg_stat_activity a WHERE a.datid = d.oid AND a.application_name LIKE 'Chainlink %%'),"
         f" 'db_version', {versions_sql}"
-        ") AS report FROM pg_database d WHERE d.datname = current_database()"
+        ") AS report FROM pg_database d CROSS JOIN (SELECT clock_timestamp() AS at OFFSET 0) c WHERE d.datname = current_database()"
     )
     # Validated identifiers, so the unquoted dotted form is the same name the statement quotes.
     arguments = {"lease_table": ".".join(parts), "versions_table": VERSIONS_TABLE, "classid": classid, "objid": objid}

@@ -174,7 +174,9 @@ lease:
       type: str
       sample: "2025-11-27T05:31:10.123456+00:00"
     db_now:
-      description: The database's C(now()) at the inspection (ISO 8601, UTC).
+      description:
+        - The database's clock when the statement read the lease (ISO 8601, UTC); RV(lease.remaining_seconds) and
+          RV(lease.valid) are computed against it.
       type: str
       sample: "2025-11-27T05:31:01.523456+00:00"
     remaining_seconds:
@@ -343,7 +345,7 @@ queries:
   type: list
   elements: str
   sample:
-    - "SELECT json_build_object('db_now', now(), ...) AS report FROM pg_database d WHERE d.datname = current_database()"
+    - "SELECT json_build_object('db_now', c.at, ...) AS report FROM pg_database d CROSS JOIN (SELECT clock_timestamp() AS at OFFSET 0) c WHERE ..."
 """
 
 import dataclasses

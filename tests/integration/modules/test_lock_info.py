@@ -25,7 +25,7 @@ import psycopg2
 import psycopg2.extensions
 import pytest
 
-from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import DEFAULT_ADVISORY_LOCK_ID
+from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import DEFAULT_ADVISORY_LOCK_ID, lock_statement
 from ansible_collections.nodeops.chainlink.plugins.modules import lock_info
 from tests.support.ansible_module import run_module, warning_messages
 from tests.support.postgres import PostgresServer, free_port
@@ -224,6 +224,31 @@ def test_held_by_a_connected_node(lab: Lab) -> None:
         "holds_lease": True,
         "holds_advisory": False,
     }
+
+
+def test_times_are_read_after_the_snapshot_that_sees_a_refresh(lab: Lab) -> None:
+    """A refresh committed after the reading transaction began (but before its statement) never shows more time left
+    than the lease lasts: now() is the transaction's start, so it must not be the clock the lease is read against."""
+    app = str(uuid.uuid4())
+    lab.create_lease_table()
+    statement, arguments = lock_statement("lease_lock", DEFAULT_ADVISORY_LOCK_ID, epochs=True)
+    reader = lab.server.connect(lab.db, autocommit=False)
+    try:
+        with reader.cursor() as cur:
+            # The transaction starts here; pg_sleep opens a gap between its now() and the statement below.
+            cur.execute("SELECT extract(epoch FROM now())::float8, pg_sleep(0.3)")
+            (began, _slept) = cur.fetchone()
+            lab.set_lease(app, 2)  # committed now, 0.3 s after the reader's now()
+            cur.execute(statement, arguments)
+            (report,) = cur.fetchone()
+    finally:
+        reader.close()
+    lease = report["lease"]
+    assert report["db_clock"] >= began + 0.3
+    assert lease["valid"] is True
+    # expires_at is the refresh's now() + 2 s, and that refresh committed before the statement read it: at most 2 s.
+    assert 0 < lease["remaining_seconds"] <= 2
+    assert abs(report["db_clock"] + lease["remaining_seconds"] - lease["expires_epoch"]) < 0.001
 
 
 def test_expired_lease(lab: Lab) -> None:
@@ -691,7 +716,9 @@ def test_sim_holder_standby_and_node_versions(lab: Lab, sim_factory: SimFactory)
     assert result["holder"]["client_addr"] == "127.0.0.1"
     assert result["db_version"] == "2.29.0"  # written by the primary after it took the lock
     assert [(i["app_id"], i["version"], i["holds_lease"]) for i in result["instances"]] == [(primary.app_id, "2.29.0", True), (standby_id, "2.28.0", False)]
-    assert 0 < result["lease"]["remaining_seconds"] <= 2  # the sims run with a 2 s lease
+    # The sims run with a 2 s lease refreshed every 0.5 s: the lease is read after the refresh it sees committed (at
+    # most 2 s left, whatever the load), and the holder is connected and held the lock when read (some time left).
+    assert 0 < result["lease"]["remaining_seconds"] <= 2
     # The 2.28.0 standby would refuse to boot on this 2.29.0 database once it took the lock: the module says so up front.
     assert any(f"instance {standby_id} runs version 2.28.0" in w for w in warning_messages(result))
 

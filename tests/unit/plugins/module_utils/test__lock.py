@@ -152,16 +152,18 @@ def test_split_advisory_key_rejects_out_of_range(key: int) -> None:
 
 LEASE_ROW = (
     "(SELECT json_build_object('client_id', client_id, 'expires_at', expires_at,"
-    " 'remaining_seconds', extract(epoch FROM expires_at - now()), 'valid', expires_at >= now())"
+    " 'remaining_seconds', extract(epoch FROM expires_at - c.at), 'valid', expires_at >= c.at)"
     ' FROM "lease_lock" ORDER BY expires_at DESC LIMIT 1)'
 )
 
 
 def test_lock_statement_lease_only() -> None:
     statement, arguments = _lock.lock_statement("lease_lock", _lock.DEFAULT_ADVISORY_LOCK_ID)
-    assert statement.startswith("SELECT json_build_object('db_now', now(), 'lease_table_exists', to_regclass(%(lease_table)s) IS NOT NULL,")
+    assert statement.startswith("SELECT json_build_object('db_now', c.at, 'lease_table_exists', to_regclass(%(lease_table)s) IS NOT NULL,")
     assert f"'lease', {LEASE_ROW}," in statement
-    assert statement.endswith(" 'db_version', NULL::text) AS report FROM pg_database d WHERE d.datname = current_database()")
+    assert statement.endswith(
+        " 'db_version', NULL::text) AS report FROM pg_database d CROSS JOIN (SELECT clock_timestamp() AS at OFFSET 0) c WHERE d.datname = current_database()"
+    )
     # what lock_info alone asks for is left out
     assert "login_role" not in statement and "node_versions" not in statement and "db_clock" not in statement and "expires_epoch" not in statement
     assert arguments == {"lease_table": "lease_lock", "versions_table": "node_versions", "classid": 239192036, "objid": 2840971190}
@@ -195,7 +197,7 @@ def test_lock_statement_everything_lock_info_reads() -> None:
 
 def test_lock_statement_epochs_for_the_observer() -> None:
     statement, _arguments = _lock.lock_statement("lease_lock", 1, epochs=True)
-    assert "'db_now', now(), 'db_clock', extract(epoch FROM clock_timestamp())::float8," in statement
+    assert "'db_now', c.at, 'db_clock', extract(epoch FROM c.at)::float8," in statement
     # the same row as without epochs (latest expiry first), with its expiry in epoch seconds as well
     assert "'expires_at', expires_at, 'expires_epoch', extract(epoch FROM expires_at)::float8," in statement
     assert statement.count('FROM "lease_lock" ORDER BY expires_at DESC LIMIT 1') == 1
