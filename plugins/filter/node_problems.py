@@ -24,13 +24,16 @@ description:
   - From 2.3.0 (TOML), C(WebServer.ListenIP) (C(listen_ip), or C(WebServer.ListenIP) in C(config_extra)) must be an IPv4
     address - the node refuses a value that is not an IP at boot, and never listens on an empty one or an IPv6 one (it
     writes C(<ip>:<port>) without brackets). The same for C(WebServer.TLS.ListenIP) when TLS is on.
+  - The extras (C(config_extra), C(secrets_extra), C(env_extra), C(container_options)) may not set what the node role
+    sets itself (the lock and lease, the database URL, the HTTP port, listen address, TLS port, the container's network,
+    user and privileges, a mounted Docker socket); each such key is named with the node_* variable to use instead.
 options:
   _input:
     description:
       - The instance's settings, with keys C(config_format) (V(toml) or V(env)), C(database_url), C(keystore_password),
         C(api_email), C(api_password), C(secrets_extra), C(config_extra), C(env_extra), C(shutdown_grace_period),
-        C(stop_timeout) and C(stop_timeout_name) (the variable named in the message), C(version), C(listen_ip) and
-        C(https_port).
+        C(stop_timeout) and C(stop_timeout_name) (the variable named in the message), C(version), C(listen_ip),
+        C(https_port) and C(container_options).
     type: dict
     required: true
   warnings:

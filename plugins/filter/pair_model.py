@@ -65,6 +65,14 @@ options:
         C(ansible_connection=local). Name a Docker host when only the Docker hosts reach the database; its Python then
         needs psycopg2.
     type: str
+  extras:
+    description:
+      - The pair's extras and how its instances are configured - C(config_format) (C(chainlink_config_format)),
+        C(config_extra), C(secrets_extra), C(env_extra) and C(container_options) (the C(chainlink_*) variables). Where
+        one sets what the roles set themselves (the lock and lease settings, the database URL, the HTTP port, listen
+        address, TLS port, the container's network, user, privileges, a mounted Docker socket...), that is a problem
+        naming the variable to use instead.
+    type: dict
   fleet:
     description:
       - The inventory hosts of the other pairs (each with C(chainlink_instances) in O(hosts)); a container name, HTTP
@@ -116,6 +124,7 @@ def pair_model(
     fleet: t.Any = None,
     host: t.Any = None,
     database_check_host: t.Any = None,
+    extras: t.Any = None,
 ) -> dict[str, t.Any]:
     """The pair of plugins/module_utils/_pair.py."""
     if not isinstance(pair, str) or not pair:
@@ -131,7 +140,12 @@ def pair_model(
         "advisory_lock_id": advisory_lock_id,
         "host": host,
         "database_check_host": database_check_host,
+        "extras": extras if isinstance(extras, t.Mapping) else {},
     }
+    if extras is not None and not isinstance(extras, t.Mapping):
+        raise AnsibleFilterError(
+            f"pair_model expects extras as a dict (config_extra, secrets_extra, env_extra, container_options), got {type(extras).__name__}"
+        )
     hosts = hosts if hosts is not None else {}
     if fleet is not None and (isinstance(fleet, (str, bytes)) or not isinstance(fleet, t.Iterable)):
         raise AnsibleFilterError(f"pair_model expects fleet as a list of the inventory's pair hosts, got {type(fleet).__name__}")

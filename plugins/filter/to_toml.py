@@ -10,7 +10,9 @@ short_description: Render a mapping as the TOML a Chainlink node reads, so that 
 version_added: 0.1.0
 description:
   - Keys are sorted (case-insensitively), scalars and arrays first, then C([tables]), then C([[arrays of tables]]);
-    strings are TOML basic strings (JSON's escapes, which TOML shares); a key that is not bare is quoted.
+    strings are TOML basic strings - quotation mark, backslash and every control character escaped, other non-ASCII
+    characters as C(\uXXXX), or C(\UXXXXXXXX) beyond the Basic Multilingual Plane (never a surrogate pair, which
+    TOML refuses); a key that is not bare is quoted the same way.
   - The node role renders C(config.toml) and C(secrets.toml) with it.
 options:
   _input:
@@ -34,7 +36,6 @@ _value:
   type: str
 """
 
-import json
 import re
 import typing as t
 
@@ -43,9 +44,38 @@ from ansible.errors import AnsibleFilterError
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def _key(name: t.Any) -> str:
+# The escapes TOML's basic strings share with JSON; every other control character (U+0000-U+001F, U+007F) as \uXXXX
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def _string(text: str, where: str) -> str:
+    r"""A TOML basic string: what TOML must escape escaped, other non-ASCII characters as \uXXXX (the Basic Multilingual
+    Plane, as JSON writes them, so a file written before stays the same) or \UXXXXXXXX (beyond it: JSON's surrogate
+    pairs are no characters to TOML, and a parser refuses them)."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04x}")
+        elif code < 0x7F:
+            out.append(char)
+        elif 0xD800 <= code <= 0xDFFF:
+            raise AnsibleFilterError(
+                f"to_toml: {where} holds U+{code:04X}, half of a UTF-16 surrogate pair and no character, which TOML cannot hold:"
+                " give the text as the characters it means"
+            )
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
+
+
+def _key(name: t.Any, where: str = "a key") -> str:
     text = str(name)
-    return text if BARE_KEY.match(text) else json.dumps(text)
+    return text if BARE_KEY.match(text) else _string(text, f"the key {where}")
 
 
 def _value(value: t.Any, where: str) -> str:
@@ -54,9 +84,9 @@ def _value(value: t.Any, where: str) -> str:
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, str):
-        return json.dumps(value)
+        return _string(value, where)
     if isinstance(value, t.Mapping):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(v, f'{where}.{k}')}" for k, v in _sorted(value)) + " }"
+        return "{ " + ", ".join(f"{_key(k, f'{where}.{k}')} = {_value(v, f'{where}.{k}')}" for k, v in _sorted(value)) + " }"
     if isinstance(value, t.Sequence):
         return "[" + ", ".join(_value(v, f"{where}[]") for v in value) + "]"
     raise AnsibleFilterError(f"to_toml: {where} is {type(value).__name__} ({value!r}), which TOML cannot hold: give a string, number, boolean, list or table")
@@ -76,13 +106,15 @@ def _kind(value: t.Any) -> str:
 
 def _table(table: t.Mapping[t.Any, t.Any], path: list[str]) -> str:
     items = _sorted(table)
-    out = [f"{_key(k)} = {_value(v, '.'.join([*path, str(k)]))}\n" for k, v in items if _kind(v) == "value"]
+    out = [f"{_key(k, '.'.join([*path, str(k)]))} = {_value(v, '.'.join([*path, str(k)]))}\n" for k, v in items if _kind(v) == "value"]
     for k, v in items:
         if _kind(v) == "table":
-            out.append(f"\n[{'.'.join([*path, _key(k)])}]\n" + _table(v, [*path, _key(k)]))
+            key = _key(k, ".".join([*path, str(k)]))
+            out.append(f"\n[{'.'.join([*path, key])}]\n" + _table(v, [*path, key]))
     for k, v in items:
         if _kind(v) == "tables":
-            out.extend(f"\n[[{'.'.join([*path, _key(k)])}]]\n" + _table(item, [*path, _key(k)]) for item in v)
+            key = _key(k, ".".join([*path, str(k)]))
+            out.extend(f"\n[[{'.'.join([*path, key])}]]\n" + _table(item, [*path, key]) for item in v)
     return "".join(out)
 
 

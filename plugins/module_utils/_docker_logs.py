@@ -308,6 +308,8 @@ class DockerLogsClient(DockerApiClient):  # type: ignore[misc]  # its base is co
     def __init__(self, argument_spec: dict[str, t.Any], check_params: t.Callable[[AnsibleModule], None], **kwargs: t.Any) -> None:
         self._check_params: t.Callable[[AnsibleModule], None] | None = check_params
         self.reached = False
+        # the caller's secrets in every form (secret_values), masked in everything returned
+        self.secrets: list[str] = []
         super().__init__(argument_spec=argument_spec, **kwargs)
 
     def prepare_params(self, params: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -324,14 +326,14 @@ class DockerLogsClient(DockerApiClient):  # type: ignore[misc]  # its base is co
     def fail(self, msg: str, **kwargs: t.Any) -> t.NoReturn:
         if not self.reached and not transport_missing():
             msg = f"Cannot talk to the Docker daemon at {self.daemon}: {msg}. Check that the daemon runs and that docker_host (or DOCKER_HOST) points to it."
-        # raw log lines may carry a URL with its password (user:pass@) or a password= value
-        details: dict[str, t.Any] = redact(kwargs)
-        super().fail(redact_text(msg), **details)
+        # raw log lines may carry a URL with its password (user:pass@), a password= value or one of the caller's secrets
+        details: dict[str, t.Any] = redact(kwargs, self.secrets)
+        super().fail(redact_text(msg, self.secrets), **details)
         raise SystemExit(1)  # fail_json exits; this line only tells type checkers so
 
     def exit(self, **result: t.Any) -> t.NoReturn:
         """exit_json with the log lines returned (matched, fields) redacted as in fail()."""
-        self.module.exit_json(**redact(result))
+        self.module.exit_json(**redact(result, self.secrets))
         raise SystemExit(0)  # exit_json exits; this line only tells type checkers so
 
     def find_container(self, name: str) -> ContainerState | None:

@@ -33,6 +33,7 @@ Every message names the rule and the fix, never a secret's value.
 from __future__ import annotations
 
 import ipaddress
+import posixpath
 import re
 import typing as t
 import urllib.parse
@@ -685,6 +686,202 @@ def listen_warnings(settings: t.Mapping[str, t.Any]) -> list[str]:
     ]
 
 
+# -- names and paths ----------------------------------------------------------------------------------------------
+
+# Docker's rule for a container name (daemon/names: RestrictedNamePattern), without its optional leading '/': the
+# name is also the last part of the config directory, so it cannot climb out of the config root either.
+CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
+
+
+def container_name_fault(name: t.Any) -> str | None:
+    """Why Docker would refuse a container name, or None."""
+    if isinstance(name, str) and CONTAINER_NAME.fullmatch(name):
+        return None
+    return f"'{name}' is not a Docker container name: at least two characters, a letter or digit first, then letters, digits, '_', '.' or '-'"
+
+
+def directory_fault(path: t.Any) -> str | None:
+    """Why a directory the role writes into is not an absolute, normalised path other than '/', or None."""
+    text = path if isinstance(path, str) else ""
+    if not text.startswith("/") or text == "/":
+        return f"'{path}' is not an absolute path below '/': write one such as /srv/chainlink"
+    normal = posixpath.normpath(text)
+    if normal != text or text.startswith("//"):
+        normal = "/" + normal.lstrip("/")
+        return f"'{path}' is not a normalised path (no '.', '..', doubled or trailing '/'): write it as {normal}"
+    if any(ord(c) < 32 or c == "\x7f" for c in text):
+        return f"{path!r} holds a control character: write a plain directory path"
+    return None
+
+
+# -- what the roles write themselves ----------------------------------------------------------------------------------
+
+# What the node role writes into config.toml (roles/node/vars/main.yml, __node_toml_config) and the variable an operator
+# sets each with (after the prefix: chainlink_ in an inventory, node_ for the node role alone). The extras are merged
+# last, so a key set there would silently win: the lock switched off, another lease, port or listen address. The log
+# level and format are free (log_level_problems reads the level wherever it is set; the proofs read either format).
+MANAGED_CONFIG: dict[tuple[str, ...], str] = {
+    ("Database", "Lock", "Enabled"): "lock_enabled",
+    ("Database", "Lock", "LeaseDuration"): "lease_duration",
+    ("Database", "Lock", "LeaseRefreshInterval"): "lease_refresh_interval",
+    ("ShutdownGracePeriod",): "shutdown_grace_period",
+    ("WebServer", "HTTPPort"): "http_port",
+    ("WebServer", "ListenIP"): "listen_ip",
+    ("WebServer", "SecureCookies"): "secure_cookies",
+    ("WebServer", "TLS", "HTTPSPort"): "https_port",
+}
+# secrets.toml.j2: the database the lock lives in, and the keystore
+MANAGED_SECRETS: dict[tuple[str, ...], str] = {("Database", "URL"): "database_url", ("Password", "Keystore"): "keystore_password"}
+# The environment: a 1.x node configured by it reads these from the role (__node_env_config and DATABASE_URL); a TOML
+# node merges CL_CONFIG, a whole TOML document, over its files (core/config/env/env.go), which would unsay all of the above.
+MANAGED_ENV_V1: dict[str, str] = {
+    "DATABASE_LOCKING_MODE": "locking_mode",
+    "LEASE_LOCK_DURATION": "lease_duration",
+    "LEASE_LOCK_REFRESH_INTERVAL": "lease_refresh_interval",
+    "ADVISORY_LOCK_ID": "advisory_lock_id",
+    "ADVISORY_LOCK_CHECK_INTERVAL": "advisory_lock_check_interval",
+    "SHUTDOWN_GRACE_PERIOD": "shutdown_grace_period",
+    "CHAINLINK_PORT": "http_port",
+    "CHAINLINK_TLS_PORT": "https_port",
+    "SECURE_COOKIES": "secure_cookies",
+    "DATABASE_URL": "database_url",
+}
+MANAGED_ENV_TOML: dict[str, str] = {"CL_CONFIG": "config_extra"}
+# The docker_container options the node role sets (roles/node/tasks/container.yml; docker_container's aliases too): the
+# container options are the module's defaults, which the role's arguments override, so setting one there says nothing.
+# Then the options that would undo the container's isolation or the role's network: another network, user or
+# privileges, another program than the node, a Docker socket mounted in. The value: the variable to use, or why not.
+MANAGED_OPTIONS: dict[str, str] = {
+    "docker_host": "docker_url",
+    "name": "container_name",
+    "image": "image / version",
+    "pull": "image_pull",
+    "command": "(the role's, from the version and format)",
+    "env": "env_extra",
+    "network_mode": "network_mode",
+    "published_ports": "published_address / http_port",
+    "ports": "published_address / http_port",
+    "mounts": "config_dir",
+    "labels": "labels",
+    "restart_policy": "restart_policy",
+    "stop_signal": "stop_signal",
+    "stop_timeout": "stop_timeout",
+    "healthcheck": "healthcheck",
+    "log_driver": "log_driver",
+    "log_options": "log_options",
+    "log_opt": "log_options",
+    "memory": "memory",
+    "cpus": "cpus",
+    "pids_limit": "pids_limit",
+    "security_opts": "security_opts",
+    "cap_drop": "cap_drop",
+    "capabilities": "cap_add",
+    "comparisons": "(the role's)",
+    "container_default_behavior": "(the role's)",
+    "state": "(the role's entry points)",
+    "networks": "network_mode",
+    "publish_all_ports": "published_address / http_port",
+    "user": "(the image's non-root user, which owns the node's files)",
+    "privileged": "cap_add (one capability, if one is needed)",
+    "userns_mode": "(Docker's default)",
+    "pid_mode": "(Docker's default)",
+    "ipc_mode": "(Docker's default)",
+    "entrypoint": "(the image's: the role runs the node with its files)",
+    "env_file": "env_extra",
+    "volumes_from": "volumes (one directory at a time)",
+}
+# The inventory's name of a node_* variable where it is not chainlink_* (per instance, per Docker host, or fixed)
+INVENTORY_NAMES = {
+    "http_port": "http_port in chainlink_instances",
+    "container_name": "container_name in chainlink_instances",
+    "config_dir": "chainlink_config_root of the Docker host",
+    "labels": "chainlink_container_labels",
+    "restart_policy": "node_restart_policy",
+    "stop_signal": "node_stop_signal",
+}
+DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
+# where the role mounts the config directory inside the container (roles/node/vars/main.yml, __node_mount)
+CONFIG_MOUNT = "/chainlink"
+
+
+def _managed_keys(tree: t.Any, managed: t.Mapping[tuple[str, ...], str]) -> dict[str, str]:
+    """The managed keys a TOML tree sets ({dotted key: variable}), and a table of the role's it replaces by a value
+    that is not a table (merged in, it would replace the whole table)."""
+    found: dict[str, list[str]] = {}
+    for path, variable in managed.items():
+        node = tree
+        for depth, part in enumerate(path):
+            if not isinstance(node, t.Mapping):
+                if depth:
+                    found.setdefault(".".join(path[:depth]), []).append(variable)
+                break
+            if part not in node:
+                break
+            node = node[part]
+        else:
+            found.setdefault(".".join(path), []).append(variable)
+    return {key: " / ".join(dict.fromkeys(variables)) for key, variables in found.items()}
+
+
+def _volume_problems(volumes: t.Any) -> list[str]:
+    """A volume that mounts a Docker socket (control of every container on the host) or hides the config mount."""
+    out = []
+    for volume in volumes if isinstance(volumes, list) else []:
+        parts = str(volume).split(":")
+        source = parts[0].rstrip("/")
+        target = parts[1].rstrip("/") if len(parts) > 1 else source
+        if source in DOCKER_SOCKETS or target in DOCKER_SOCKETS:
+            out.append(f"volume {volume} (a Docker socket gives the container control of every container on its host)")
+        elif target == CONFIG_MOUNT:
+            out.append(f"volume {volume} (the role mounts the config directory at {CONFIG_MOUNT})")
+    return out
+
+
+def managed_problems(
+    config_format: str | None,
+    config_extra: t.Any = None,
+    secrets_extra: t.Any = None,
+    env_extra: t.Any = None,
+    container_options: t.Any = None,
+    prefix: str = "chainlink_",
+) -> list[str]:
+    """Where the extras set what the roles write themselves (the lock, the lease, the database, the port and listen
+    address, TLS, the container's network, user and privileges), each naming the variable to use instead.
+    config_format: toml, env or None (unknown: both environments are checked)."""
+
+    def fix(variable: str) -> str:
+        if variable.startswith("("):
+            return f"not settable: {variable[1:-1]}"
+        names = [v.strip() for v in variable.split("/")]
+        return "use " + " / ".join(INVENTORY_NAMES.get(v, prefix + v) if prefix == "chainlink_" else prefix + v for v in names)
+
+    def sentence(what: str, found: t.Mapping[str, str]) -> list[str]:
+        if not found:
+            return []
+        listed = ", ".join(f"{key} ({fix(variable)})" for key, variable in sorted(found.items()))
+        return [
+            f"{prefix}{what} sets {listed}, which the roles decide themselves (there it would silently override them, or"
+            " undo the container's isolation): remove it there and set the variable named instead"
+        ]
+
+    problems = sentence("config_extra", _managed_keys(config_extra, MANAGED_CONFIG))
+    problems += sentence("secrets_extra", _managed_keys(secrets_extra, MANAGED_SECRETS))
+    env_names: dict[str, str] = {}
+    if config_format != "env":
+        env_names.update(MANAGED_ENV_TOML)
+    if config_format != "toml":
+        env_names.update(MANAGED_ENV_V1)
+    if isinstance(env_extra, t.Mapping):
+        problems += sentence("env_extra", {str(k): env_names[str(k)] for k in env_extra if str(k) in env_names})
+    if isinstance(container_options, t.Mapping):
+        found = {str(k): MANAGED_OPTIONS[str(k)] for k in container_options if str(k) in MANAGED_OPTIONS}
+        problems += sentence("container_options", found)
+        volumes = _volume_problems(container_options.get("volumes"))
+        if volumes:
+            problems.append(f"{prefix}container_options mounts {'; '.join(volumes)}: remove it")
+    return problems
+
+
 # -- one instance ---------------------------------------------------------------------------------------------------
 
 
@@ -711,4 +908,13 @@ def node_problems(settings: t.Mapping[str, t.Any]) -> list[str]:
         settings.get("env_extra"),
     )
     problems += listen_problems(settings)
+    for name, fault in (
+        ("node_container_name", container_name_fault(settings["container_name"]) if "container_name" in settings else None),
+        ("node_config_dir", directory_fault(settings["config_dir"]) if "config_dir" in settings else None),
+    ):
+        if fault:
+            problems.append(f"{name} {fault}")
+    problems += managed_problems(
+        config_format, settings.get("config_extra"), settings.get("secrets_extra"), settings.get("env_extra"), settings.get("container_options"), "node_"
+    )
     return problems

@@ -6,7 +6,8 @@
 problems that make the pair unsafe to deploy or hand over, each with its fix.
 
 The inventory gives, per pair, ``chainlink_instances`` (``primary`` and ``secondary``: ``docker_host``, ``http_port``,
-optionally ``container_name``, ``image``, ``version``, ``database_url``, ``http_host``) and pair-wide defaults; each
+optionally ``container_name``, ``image``, ``version``, ``database_url``, ``http_host``) and pair-wide defaults (with
+``extras``: the config format asked for and the extras, which may not set what the roles set themselves); each
 Docker host may set ``chainlink_docker_url`` and ``chainlink_config_root``. Everything the roles need per instance
 (container, Docker host and URL, port, readiness URL, config directory, image, version, database, and the inventory
 host the database checks run on) comes from here.
@@ -19,6 +20,7 @@ import typing as t
 from urllib.parse import urlsplit
 
 from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import DEFAULT_ADVISORY_LOCK_ID
+from ansible_collections.nodeops.chainlink.plugins.module_utils._node_rules import config_format, container_name_fault, directory_fault, managed_problems
 
 ROLES = ("primary", "secondary")
 DEFAULT_CONFIG_ROOT = "/srv/chainlink"
@@ -119,6 +121,16 @@ def problems(
             " the two instances of a pair must share ONE database, whose lock decides which one is active; give both"
             " the pair's chainlink_database_url (remove the per-instance database_url)"
         )
+    for inst in (p, s):
+        fault = container_name_fault(inst["container_name"])
+        if fault:
+            out.append(f"the {inst['role']}'s container_name {fault} (chainlink_instances; default <pair>-{inst['role']})")
+    for docker_host in sorted({str(i["docker_host"]) for i in (p, s) if i["docker_host"] in hosts}):
+        host_vars = hosts[docker_host] if isinstance(hosts[docker_host], t.Mapping) else {}
+        root = host_vars.get("chainlink_config_root")
+        fault = None if root is None or root == "" else directory_fault(root)
+        if fault:
+            out.append(f"chainlink_config_root of Docker host {docker_host} {fault} (the instances' files are written below it)")
     shared = p["docker_host"] is not None and p["docker_host"] == s["docker_host"]
     if shared and p["container_name"] == s["container_name"]:
         out.append(
@@ -134,6 +146,10 @@ def problems(
     bad_version = version_problem(model)
     if bad_version:
         out.append(bad_version)
+    extras = defaults.get("extras") or {}
+    # unknown (a switchover keeps what runs): both environments' names are checked
+    fmt = None if p["version"] is None else config_format(p["version"], extras.get("config_format") or "auto")
+    out += managed_problems(fmt, extras.get("config_extra"), extras.get("secrets_extra"), extras.get("env_extra"), extras.get("container_options"))
     if p["version"] != s["version"] or p["image"] != s["image"]:
         out.append(
             f"the primary would run {p['image']}:{p['version']} and the secondary {s['image']}:{s['version']}: a pair runs one"

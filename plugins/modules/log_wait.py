@@ -114,6 +114,15 @@ options:
         (V(1767366245.5)) - lines Docker stamped at or after that time, including earlier runs of the container.
     type: str
     default: start
+  secrets:
+    description:
+      - Values that must never be shown (the inventory's passwords, database URL, secret settings), masked as
+        C(********) in every line and message the module returns, with each one's other forms (a URL's password raw
+        and percent-decoded, a C(password=) value); the filter P(nodeops.chainlink.secret_values#filter) gives them.
+      - Whatever is given here, a URL's userinfo password and a C(password=) value are masked too.
+    type: list
+    elements: str
+    default: []
   timeout:
     description:
       - How long to wait, in seconds. Must be greater than zero.
@@ -181,6 +190,12 @@ EXAMPLES = r"""
     match: all
     docker_host: tcp://docker.example.com:2376
     validate_certs: true
+
+- name: Wait for the booted line, the inventory's secrets masked in every line returned
+  nodeops.chainlink.log_wait:
+    name: chainlink-primary
+    preset: booted
+    secrets: "{{ [chainlink_database_url, chainlink_keystore_password] | nodeops.chainlink.secret_values(config=chainlink_config_extra) }}"
 
 - name: Wait for the third waiting line (tries 0, 1 and 2), matching a field in the whole line
   nodeops.chainlink.log_wait:
@@ -316,6 +331,7 @@ from ansible_collections.nodeops.chainlink.plugins.module_utils._log_patterns im
     build_fail_on,
     build_patterns,
 )
+from ansible_collections.nodeops.chainlink.plugins.module_utils._redact import secret_values
 
 if t.TYPE_CHECKING:
     from ansible.module_utils.basic import AnsibleModule
@@ -499,6 +515,7 @@ def main() -> None:
         "since": {"type": "str", "default": "start"},
         # Replaces community.docker's integer API timeout of the same name (see the option's documentation).
         "timeout": {"type": "float", "default": 60.0},
+        "secrets": {"type": "list", "elements": "str", "no_log": True, "default": []},
     }
     checked: list[Parameters] = []
     client = DockerLogsClient(
@@ -508,6 +525,7 @@ def main() -> None:
         required_one_of=[("regex", "preset")],
     )
     name = client.module.params["name"]
+    client.secrets = secret_values(client.module.params["secrets"])
     waiter = LogWaiter(client, checked[0])
     try:
         client.exit(**waiter.wait())

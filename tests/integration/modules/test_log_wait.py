@@ -227,6 +227,26 @@ def test_timeout_reports_the_last_20_lines_and_the_wait(containers: Containers) 
     assert result["matched"] == []
 
 
+def test_the_callers_secrets_are_masked_in_every_line_returned(containers: Containers) -> None:
+    """A node may log a secret the inventory holds (an RPC key in a URL path, the keystore password): masked wherever
+    log_wait returns a line - its message, last_lines, matched and fields - in all its forms."""
+    key, keystore = "rpc-Key-8f3a9c1d", "keystore-Passw0rd-Secret"
+    url = f"wss://mainnet.example.test/ws/{key}"
+    booted = json.dumps({"level": "info", "msg": "Chainlink booted in 1.00s", "rpc": url, "note": f"pw {keystore}"})
+    name = containers.run(f"echo {sh_quote('dialing ' + url)}; echo {sh_quote(booted)}; sleep 60")
+    containers.wait_logged(name, "Chainlink booted")
+    secrets = [keystore, url]
+    found = wait(name=name, preset="booted", secrets=secrets)
+    timed_out = wait(name=name, regex="never", timeout=1, secrets=secrets)
+    assert not found.get("failed"), found["msg"]
+    assert found["fields"]["rpc"] == "********" and found["fields"]["note"] == "pw ********"
+    assert timed_out["failed"] and "dialing ********" in timed_out["msg"]
+    assert any("dialing ********" in entry for entry in timed_out["last_lines"])
+    for result in (found, timed_out):
+        text = json.dumps(result)
+        assert key not in text and keystore not in text
+
+
 def test_exit_while_waiting_fails_at_once_with_exit_code_and_last_lines(containers: Containers) -> None:
     name = containers.run("echo started; sleep 1; echo 'dying now'; exit 3")
     result = wait(name=name, regex="never", timeout=60)

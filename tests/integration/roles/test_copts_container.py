@@ -207,7 +207,11 @@ BAD_CASES: dict[str, tuple[dict[str, t.Any], str]] = {
     "listen_not_an_ip": ({"chainlink_listen_ip": "localhost"}, "(chainlink_listen_ip) 'localhost' is not an IP address: the node refuses to boot"),
     "listen_ipv6": ({"chainlink_listen_ip": "::1"}, "'::1' is an IPv6 address: the node writes '<ip>:<port>' without brackets and never listens"),
     "listen_empty": ({"chainlink_listen_ip": ""}, "node_listen_ip (chainlink_listen_ip) is empty: the node decodes it to no address"),
-    "listen_extra": ({"chainlink_config_extra": {"WebServer": {"ListenIP": "my-host"}}}, "chainlink_config_extra WebServer.ListenIP 'my-host' is not an IP"),
+    # the role writes ListenIP itself: the extras may not say otherwise (refused whatever its value, naming the variable)
+    "listen_extra": (
+        {"chainlink_config_extra": {"WebServer": {"ListenIP": "my-host"}}},
+        "chainlink_config_extra sets WebServer.ListenIP (use chainlink_listen_ip)",
+    ),
     "log_driver_none": ({"chainlink_log_driver": "none"}, "node_log_driver is none: the container would keep no log"),
     "log_cache_disabled": (
         {"chainlink_log_driver": "syslog", "chainlink_log_options": {"cache-disabled": "true"}},
@@ -215,7 +219,16 @@ BAD_CASES: dict[str, tuple[dict[str, t.Any], str]] = {
     ),
     "option_the_role_sets": (
         {"chainlink_container_options": {"memory": "1g", "shm_size": "8m", "cap_drop": []}},
-        "node_container_options sets cap_drop (use node_cap_drop), memory (use node_memory), which the role sets itself",
+        "chainlink_container_options sets cap_drop (use chainlink_cap_drop), memory (use chainlink_memory), which the roles decide themselves",
+    ),
+    # options the role does not set but which would undo the container's isolation
+    "option_privileged_root": (
+        {"chainlink_container_options": {"privileged": True, "user": "root", "log_opt": {"max-size": "1g"}}},
+        "chainlink_container_options sets log_opt (use chainlink_log_options), privileged (use chainlink_cap_add (one capability,",
+    ),
+    "option_docker_socket": (
+        {"chainlink_container_options": {"volumes": ["/var/run/docker.sock:/var/run/docker.sock"]}},
+        "chainlink_container_options mounts volume /var/run/docker.sock:/var/run/docker.sock (a Docker socket gives the container",
     ),
     "memory_not_a_size": ({"chainlink_memory": "a lot"}, "node_memory 'a lot' is not a Docker memory size"),
 }

@@ -114,6 +114,19 @@ BAD_CASES: dict[str, tuple[dict[str, t.Any], str]] = {
     "legacy_env_any": ({"chainlink_env_extra": {"LOG_LEVEL": "debug", "SECURE_COOKIES": ""}}, "node_env_extra sets LOG_LEVEL, SECURE_COOKIES, which a"),
     "db_password_short": ({"chainlink_database_url": "WEAK_DB"}, "the database URL's password does not meet the node's rules (it is shorter than 16"),
     "db_password_missing": ({"chainlink_database_url": "NO_PASSWORD_DB"}, "password is required"),
+    # extras merged last would unsay what the roles write: the lock off, another database, another port
+    "extra_lock_off": (
+        {"chainlink_config_extra": {"Database": {"Lock": {"Enabled": False}}, "WebServer": {"HTTPPort": 6688}}},
+        "chainlink_config_extra sets Database.Lock.Enabled (use chainlink_lock_enabled), WebServer.HTTPPort (use http_port in chainlink_instances)",
+    ),
+    "extra_other_database": (
+        {"chainlink_secrets_extra": {"Database": {"URL": "OTHER_DB"}}},
+        "chainlink_secrets_extra sets Database.URL (use chainlink_database_url)",
+    ),
+    "extra_cl_config": (
+        {"chainlink_env_extra": {"CL_CONFIG": "[Database.Lock]\nEnabled = false"}},
+        "chainlink_env_extra sets CL_CONFIG (use chainlink_config_extra)",
+    ),
     "allow_simple_passwords": ({"chainlink_secrets_extra": {"Database": {"AllowSimplePasswords": True}}}, "insecure configs are not allowed on secure builds"),
     "keystore_password_short": ({"chainlink_keystore_password": "short-keystore"}, "the keystore password does not meet the node's rules"),
     "api_password_contains_email": ({"chainlink_api_password": "pw-admin@nodeops.test-1"}, "it contains the API email"),
@@ -358,6 +371,11 @@ HANDOVER_REFUSALS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     # the handover used to read a bare number as seconds; the node refuses it, so the preflight does, naming the fix
     "lease_duration_without_a_unit": ("chainlink_lease_duration=10", ("chainlink_lease_duration '10' has no unit", "like 10s")),
+    # the handover's preflight reads the pair's extras as the pair role does: none may switch the lock off
+    "extras_switch_the_lock_off": (
+        '{"chainlink_config_extra": {"Database": {"Lock": {"Enabled": false}}}}',
+        ("chainlink_config_extra sets Database.Lock.Enabled (use chainlink_lock_enabled)",),
+    ),
 }
 
 
@@ -405,8 +423,12 @@ def test_rotated_logs_fall_back_to_the_database(good_pair: tuple[dict[str, t.Any
     primary, secondary = report["instances"]["primary"], report["instances"]["secondary"]
     assert primary["app_id_source"].startswith("database: lock holder") and primary["holds_lease"]
     # a waiting standby logs its line again at tryCount 1, 2, 4, 8, ... (as the real node does), so its log may hold a
-    # fresh one; if not, the database names it (the one connected instance that is not the holder)
-    assert secondary["app_id_source"] == "log" or secondary["app_id_source"].startswith("database: the one connected instance")
+    # fresh one; if not, the database names it (the one connected instance that is not the holder). Either way the
+    # source must be the right one: a line the log gave is still there (lines are only added after the cut).
+    if secondary["app_id_source"] == "log":
+        assert "waiting for lease" in docker_log(f"nodeops-roles-{pair}-secondary")
+    else:
+        assert secondary["app_id_source"].startswith("database: the one connected instance"), secondary
     assert secondary["role"] == "standby" and secondary["connected"] and primary["app_id"] != secondary["app_id"]
     waiting = pair_query(inv, pair, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE %s", f"%|{secondary['app_id'][:8]}%")
     assert waiting[0][0] >= 1

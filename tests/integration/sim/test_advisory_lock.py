@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from tests.integration.sim.helpers import V1, Db
+from tests.integration.sim.helpers import DURATION, V1, Db
 from tests.support.sim import SimFactory
 
 LOCK_ID = 1027321974924625846
@@ -83,8 +83,10 @@ def test_cancel_while_waiting_for_advisory_lock(db: Db, sim_factory: SimFactory)
         app_id, valid = db.lease()
         assert valid and app_id is not None and len(db.sessions(app_id)) == 2
         expires = db.one("SELECT expires_at FROM lease_lock")
-        time.sleep(1.0)
-        assert db.one("SELECT expires_at FROM lease_lock") > expires
+        deadline = time.monotonic() + DURATION  # refreshed every 0.5 s: wait for one, for at most a lease
+        while db.one("SELECT expires_at FROM lease_lock") <= expires:
+            assert time.monotonic() < deadline, "the lease was not refreshed while the advisory lock was awaited"
+            time.sleep(0.05)
         node.terminate()
         assert node.wait_exit() == 1
         assert node.log_lines()[-1].text == "opening db: error acquiring lock: stopped by parent context"

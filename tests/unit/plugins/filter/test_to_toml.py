@@ -53,3 +53,29 @@ def test_keys_sort_case_insensitively_and_a_key_that_is_not_bare_is_quoted() -> 
 def test_what_toml_cannot_hold_is_named(doc: t.Any, message: str) -> None:
     with pytest.raises(AnsibleFilterError, match=message):
         to_toml(doc)
+
+
+# Every character the node can be given: beyond the Basic Multilingual Plane, every control character, DEL, quotes.
+TEXTS = [
+    "emoji \U0001f600 and math \U0001d400",
+    "".join(chr(c) for c in range(0x20)) + "\x7f",
+    'quote " backslash \\ tab \t',
+    "BMP é ü 中文 \u2028 \ufeff",
+    "\U0010ffff",
+]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_a_toml_parser_reads_back_any_text(text: str) -> None:
+    doc = {"Secret": text, text: 1, "Table": {text: [text]}, "Tables": [{"Name": text}]}
+    assert tomllib.loads(to_toml(doc)) == doc
+
+
+def test_beyond_the_basic_plane_is_one_escape_and_the_basic_plane_is_written_as_before() -> None:
+    assert to_toml({"K": "\U0001f600"}) == 'K = "\\U0001f600"\n'
+    assert to_toml({"K": "é\x7f\x00"}) == 'K = "\\u00e9\\u007f\\u0000"\n'  # as json.dumps wrote it: files stay the same
+
+
+def test_a_lone_surrogate_is_refused_by_name() -> None:
+    with pytest.raises(AnsibleFilterError, match="EVM.Name holds U[+]D83D, half of a UTF-16 surrogate pair"):
+        to_toml({"EVM": {"Name": "x\ud83d"}})

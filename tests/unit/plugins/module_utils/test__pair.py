@@ -10,6 +10,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.nodeops.chainlink.plugins.filter.pair_model import pair_model
+from ansible_collections.nodeops.chainlink.plugins.module_utils._node_rules import managed_problems, node_problems
 
 URL = "postgresql://cl:db-Passw0rd-0123456@127.0.0.1:5432/pair_one?sslmode=disable"
 HOSTS: dict[str, t.Any] = {
@@ -20,7 +21,9 @@ HOSTS: dict[str, t.Any] = {
 
 
 def model(instances: t.Any, **kwargs: t.Any) -> dict[str, t.Any]:
-    return pair_model(instances, "pair-one", kwargs.pop("image", "smartcontract/chainlink"), kwargs.pop("version", "2.29.0"), URL, HOSTS, **kwargs)
+    return pair_model(
+        instances, "pair-one", kwargs.pop("image", "smartcontract/chainlink"), kwargs.pop("version", "2.29.0"), URL, kwargs.pop("hosts", HOSTS), **kwargs
+    )
 
 
 GOOD = {"primary": {"docker_host": "docker-a", "http_port": 6688}, "secondary": {"docker_host": "docker-b", "http_port": "6688"}}
@@ -180,4 +183,99 @@ def test_a_database_check_host_outside_the_inventory_is_refused() -> None:
     assert problems == [
         "chainlink_database_check_host db-runner is not in the inventory: name an inventory host that reaches the pair's database"
         " (one of its Docker hosts, say), or leave it empty to run the database checks from the controller"
+    ]
+
+
+# -- extras that would unsay what the roles set ---------------------------------------------------------------------
+
+UNSAYING = [
+    ({"config_extra": {"Database": {"Lock": {"Enabled": False}}}}, "chainlink_config_extra sets Database.Lock.Enabled (use chainlink_lock_enabled)"),
+    ({"config_extra": {"Database": {"Lock": {"LeaseDuration": "1s"}}}}, "Database.Lock.LeaseDuration (use chainlink_lease_duration)"),
+    ({"config_extra": {"WebServer": {"HTTPPort": 7000}}}, "WebServer.HTTPPort (use http_port in chainlink_instances)"),
+    ({"config_extra": {"WebServer": {"ListenIP": "0.0.0.0"}}}, "WebServer.ListenIP (use chainlink_listen_ip)"),
+    ({"config_extra": {"WebServer": {"TLS": {"HTTPSPort": 6689}}}}, "WebServer.TLS.HTTPSPort (use chainlink_https_port)"),
+    # a table of the role's given as a plain value would replace the whole table when merged
+    (
+        {"config_extra": {"Database": {"Lock": "off"}}},
+        "Database.Lock (use chainlink_lock_enabled / chainlink_lease_duration / chainlink_lease_refresh_interval)",
+    ),
+    ({"secrets_extra": {"Database": {"URL": "postgresql://other"}}}, "chainlink_secrets_extra sets Database.URL (use chainlink_database_url)"),
+    ({"env_extra": {"CL_CONFIG": "[Database.Lock]\nEnabled = false"}}, "chainlink_env_extra sets CL_CONFIG (use chainlink_config_extra)"),
+    ({"config_format": "env", "env_extra": {"DATABASE_LOCKING_MODE": "none"}}, "chainlink_env_extra sets DATABASE_LOCKING_MODE (use chainlink_locking_mode)"),
+    ({"container_options": {"network_mode": "bridge"}}, "network_mode (use chainlink_network_mode)"),
+    ({"container_options": {"networks": [{"name": "other"}]}}, "networks (use chainlink_network_mode)"),
+    ({"container_options": {"user": "0"}}, "user (not settable: the image's non-root user"),
+    ({"container_options": {"privileged": True}}, "privileged (use chainlink_cap_add"),
+    ({"container_options": {"ports": ["0.0.0.0:6688:6688"]}}, "ports (use chainlink_published_address / http_port in chainlink_instances)"),
+    (
+        {"container_options": {"volumes": ["/var/run/docker.sock:/var/run/docker.sock"]}},
+        "mounts volume /var/run/docker.sock:/var/run/docker.sock (a Docker socket",
+    ),
+    ({"container_options": {"volumes": ["/elsewhere:/chainlink:ro"]}}, "(the role mounts the config directory at /chainlink)"),
+]
+
+
+@pytest.mark.parametrize(("extras", "expected"), UNSAYING)
+def test_extras_may_not_set_what_the_roles_set(extras: dict[str, t.Any], expected: str) -> None:
+    [problem] = model(GOOD, extras=extras)["problems"]
+    assert expected in problem
+    volume = "volumes" in extras.get("container_options", {})
+    assert problem.endswith(": remove it" if volume else "remove it there and set the variable named instead")
+
+
+def test_extras_that_set_nothing_the_roles_set_pass() -> None:
+    extras = {
+        "config_extra": {"WebServer": {"RateLimit": {"Authenticated": 5}, "TLS": {"CertPath": "/certs/c.pem"}}, "Database": {"DefaultQueryTimeout": "30s"}},
+        "secrets_extra": {"Database": {"BackupURL": "postgresql://backup"}, "Password": {"VRF": "x"}},
+        "env_extra": {"SIM_BOOT_DELAY": "1s", "CHAINLINK_PORT": "7000"},  # a 2.x node's 1.x names are the node's own refusal
+        "container_options": {"shm_size": "16m", "ulimits": ["nofile:4096:8192"], "volumes": ["/srv/certs:/certs:ro"]},
+    }
+    assert model(GOOD, extras=extras)["problems"] == []
+    # the 1.x names are the role's only where the environment configures the node
+    assert "CHAINLINK_PORT (use http_port in chainlink_instances)" in model(GOOD, version="1.10.0", extras=extras)["problems"][0]
+
+
+def test_the_node_role_alone_names_its_own_variables() -> None:
+    [problem] = managed_problems("toml", {"Database": {"Lock": {"Enabled": False}}}, prefix="node_")
+    assert problem.startswith("node_config_extra sets Database.Lock.Enabled (use node_lock_enabled)")
+    [problem] = managed_problems("toml", container_options={"log_opt": {}, "cap_drop": []}, prefix="node_")
+    assert "cap_drop (use node_cap_drop), log_opt (use node_log_options)" in problem
+
+
+def test_extras_must_be_a_dict() -> None:
+    with pytest.raises(AnsibleFilterError, match="extras as a dict"):
+        model(GOOD, extras=["Database"])
+
+
+# -- names and paths, checked before any file is written ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["a", "../etc", "pair one", "/pair-one", "pair\nx", "-pair"])
+def test_a_container_name_docker_refuses_is_a_problem(name: str) -> None:
+    pair = model({"primary": {"docker_host": "docker-a", "http_port": 6688, "container_name": name}, "secondary": GOOD["secondary"]})
+    [problem] = pair["problems"]
+    assert problem.startswith(f"the primary's container_name '{name}' is not a Docker container name")
+
+
+@pytest.mark.parametrize(
+    ("root", "expected"),
+    [
+        ("srv/chainlink", "is not an absolute path below '/'"),
+        ("/", "is not an absolute path below '/'"),
+        ("/srv/../etc", "is not a normalised path (no '.', '..', doubled or trailing '/'): write it as /etc"),
+        ("/srv/chainlink/", "write it as /srv/chainlink"),
+        ("//srv", "write it as /srv"),
+    ],
+)
+def test_a_config_root_that_is_not_an_absolute_normalised_path_is_a_problem(root: str, expected: str) -> None:
+    [problem] = model(GOOD, hosts={**HOSTS, "docker-a": {"chainlink_config_root": root}})["problems"]
+    assert problem.startswith(f"chainlink_config_root of Docker host docker-a '{root}'")
+    assert expected in problem
+
+
+def test_the_node_role_alone_checks_its_name_and_directory() -> None:
+    found = node_problems({"container_name": "x", "config_dir": "/srv/x/../y", "database_url": URL, "keystore_password": "k" * 16})
+    assert [p for p in found if p.startswith(("node_container_name", "node_config_dir"))] == [
+        "node_container_name 'x' is not a Docker container name: at least two characters, a letter or digit first, then letters, digits, '_', '.' or '-'",
+        "node_config_dir '/srv/x/../y' is not a normalised path (no '.', '..', doubled or trailing '/'): write it as /srv/y",
     ]
