@@ -221,14 +221,13 @@ BAD_CASES: dict[str, tuple[dict[str, t.Any], str]] = {
         {"chainlink_container_options": {"memory": "1g", "shm_size": "8m", "cap_drop": []}},
         "chainlink_container_options sets cap_drop (use chainlink_cap_drop), memory (use chainlink_memory), which the roles decide themselves",
     ),
-    # options the role does not set but which would undo the container's isolation
+    # options the role does not set but which would undo the container's isolation, and a mounted Docker socket
     "option_privileged_root": (
-        {"chainlink_container_options": {"privileged": True, "user": "root", "log_opt": {"max-size": "1g"}}},
-        "chainlink_container_options sets log_opt (use chainlink_log_options), privileged (use chainlink_cap_add (one capability,",
-    ),
-    "option_docker_socket": (
-        {"chainlink_container_options": {"volumes": ["/var/run/docker.sock:/var/run/docker.sock"]}},
-        "chainlink_container_options mounts volume /var/run/docker.sock:/var/run/docker.sock (a Docker socket gives the container",
+        {"chainlink_container_options": {"privileged": True, "user": "root", "volumes": ["/var/run/docker.sock:/var/run/docker.sock"]}},
+        "chainlink_container_options sets privileged (use chainlink_cap_add (one capability, if one is needed)), user (not settable:"
+        " the image's non-root user, which owns the node's files), which the roles decide themselves (there it would silently"
+        " override them, or undo the container's isolation): remove it there and set the variable named instead |"
+        " chainlink_container_options mounts volume /var/run/docker.sock:/var/run/docker.sock (a Docker socket gives the container",
     ),
     "memory_not_a_size": ({"chainlink_memory": "a lot"}, "node_memory 'a lot' is not a Docker memory size"),
 }

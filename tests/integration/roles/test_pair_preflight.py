@@ -114,18 +114,19 @@ BAD_CASES: dict[str, tuple[dict[str, t.Any], str]] = {
     "legacy_env_any": ({"chainlink_env_extra": {"LOG_LEVEL": "debug", "SECURE_COOKIES": ""}}, "node_env_extra sets LOG_LEVEL, SECURE_COOKIES, which a"),
     "db_password_short": ({"chainlink_database_url": "WEAK_DB"}, "the database URL's password does not meet the node's rules (it is shorter than 16"),
     "db_password_missing": ({"chainlink_database_url": "NO_PASSWORD_DB"}, "password is required"),
-    # extras merged last would unsay what the roles write: the lock off, another database, another port
+    # extras merged last would unsay what the roles write: the lock off, another port, another database (one pair for
+    # all three extras; tests/unit/plugins/module_utils/test__pair.py has each key)
     "extra_lock_off": (
-        {"chainlink_config_extra": {"Database": {"Lock": {"Enabled": False}}, "WebServer": {"HTTPPort": 6688}}},
-        "chainlink_config_extra sets Database.Lock.Enabled (use chainlink_lock_enabled), WebServer.HTTPPort (use http_port in chainlink_instances)",
-    ),
-    "extra_other_database": (
-        {"chainlink_secrets_extra": {"Database": {"URL": "OTHER_DB"}}},
-        "chainlink_secrets_extra sets Database.URL (use chainlink_database_url)",
-    ),
-    "extra_cl_config": (
-        {"chainlink_env_extra": {"CL_CONFIG": "[Database.Lock]\nEnabled = false"}},
-        "chainlink_env_extra sets CL_CONFIG (use chainlink_config_extra)",
+        {
+            "chainlink_config_extra": {"Database": {"Lock": {"Enabled": False}}, "WebServer": {"HTTPPort": 6688}},
+            "chainlink_secrets_extra": {"Database": {"URL": "OTHER_DB"}},
+            "chainlink_env_extra": {"CL_CONFIG": "[Database.Lock]\nEnabled = false"},
+        },
+        "chainlink_config_extra sets Database.Lock.Enabled (use chainlink_lock_enabled), WebServer.HTTPPort (use http_port in"
+        " chainlink_instances), which the roles decide themselves (there it would silently override them, or undo the container's"
+        " isolation): remove it there and set the variable named instead | chainlink_secrets_extra sets Database.URL (use"
+        " chainlink_database_url), which the roles decide themselves (there it would silently override them, or undo the"
+        " container's isolation): remove it there and set the variable named instead | chainlink_env_extra sets CL_CONFIG",
     ),
     "allow_simple_passwords": ({"chainlink_secrets_extra": {"Database": {"AllowSimplePasswords": True}}}, "insecure configs are not allowed on secure builds"),
     "keystore_password_short": ({"chainlink_keystore_password": "short-keystore"}, "the keystore password does not meet the node's rules"),

@@ -64,10 +64,12 @@ def test_shutdown_grace_period_exceeded_exits_255_and_releases(db: Db, sim_facto
     signalled = time.monotonic()
     node.terminate()
     assert node.wait_exit(5) == 255
-    assert 1.0 <= (node.exited_at or 0) - signalled < 3.0
+    # Not before the 1 s grace period (the spec); the upper bound only says it did not wait out its 5 s shutdown delay,
+    # with 2 s for the exit to be seen on a loaded machine.
+    assert node.exited_at is not None and 1.0 <= node.exited_at - signalled < 3.0
     node.wait_for_line(r"\[CRIT\] *Shutdown grace period of 1s exceeded, closing DB and exiting\.\.\.")
     took = db.wait_lease_holder(standby_id, timeout=5)
-    assert took - (node.exited_at or 0) <= 1.5 * REFRESH
+    assert took - node.exited_at <= 1.5 * REFRESH  # as in test_timing.py: 1.1 REFRESH by the spec, 0.2 s for polling and load
 
 
 def test_crash_at_boot_releases_nothing(db: Db, sim_factory: SimFactory) -> None:

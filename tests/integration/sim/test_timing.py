@@ -32,6 +32,8 @@ def test_graceful_handover_within_one_and_a_half_refresh(db: Db, sim_factory: Si
         took = db.wait_lease_holder(standby_id, timeout=5)
         second.wait_booted(5)
         obs.wait_holder(standby_id)
+    # The release comes before the exit, and the standby polls every REFRESH +-10 %: it takes the lease at most 1.1 REFRESH
+    # after `exited`. The 0.4 REFRESH (0.2 s) left covers this test's 10 ms polling and a standby's timer a load delays.
     assert took - exited <= 1.5 * REFRESH, f"standby took the lease {took - exited:.3f}s after the holder exited"
     obs.assert_never_two_holders()
     assert obs.holders() == [first.app_id, standby_id]
