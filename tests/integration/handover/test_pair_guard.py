@@ -133,26 +133,6 @@ def test_guard_is_released_when_its_run_is_gone(databases: tuple[PostgresServer,
             nxt.kill()
 
 
-def test_a_lingering_guard_of_an_ended_run_is_released_by_the_controller_that_made_it(
-    databases: tuple[PostgresServer, list[str]], tmp_path: Path, owner: t.Any
-) -> None:
-    """A guard whose daemon outlives its run (over SSH, while a shared ControlPersist connection lives: owner_pid 0
-    stands for it here) is released by the next run of the controller that knows the run ended, never while it lives."""
-    pg, (one, _two) = databases
-    run = subprocess.Popen(["sleep", "300"])
-    token = token_of_process(run.pid)
-    assert ad_hoc("pair_guard", pg.url(one), tmp_path, name="pair-a", owner_pid=0, run_token=token)["_ok"]
-    try:
-        alive = ad_hoc("pair_guard", pg.url(one), tmp_path, name="pair-a", owner_pid=owner.pid, timeout=0)
-        assert not alive["_ok"] and alive["holder_tokens"] == [token], alive  # its run lives: refused
-    finally:
-        run.kill()
-        run.wait()
-    taken = ad_hoc("pair_guard", pg.url(one), tmp_path, name="pair-a", owner_pid=owner.pid)
-    assert taken["_ok"] and taken["changed"], taken
-    assert guard_sessions(pg, one) == [application_name(taken["run_token"], "pair-a")] and taken["run_token"] != token
-
-
 def test_a_run_that_lost_its_guard_stops_before_its_next_change(databases: tuple[PostgresServer, list[str]], tmp_path: Path) -> None:
     """The guard is taken, then lost mid-run (its session ended, another session took the key): the node role's next
     change, a stop, proves the guard from the database first, fails naming the holder, and leaves the container running."""
