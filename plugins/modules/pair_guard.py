@@ -321,7 +321,7 @@ def main() -> None:
         argument_spec={
             "name": {"type": "str", "required": True},
             "state": {"type": "str", "choices": ["present", "absent", "held"], "default": "present"},
-            "run_token": {"type": "str", "required": True},
+            "run_token": {"type": "str", "required": True, "no_log": False},  # names a run, proves nothing: not a secret
             "ended_runs": {"type": "list", "elements": "str", "default": []},
             "force": {"type": "bool", "default": False},
             "state_dir": {"type": "path", "default": "~/.ansible/nodeops_chainlink/guard"},
