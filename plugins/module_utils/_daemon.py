@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import select
 import signal
 import threading
@@ -48,11 +49,21 @@ def process_start_time(pid: int) -> str | None:
 
 
 def find_owner(pid: int) -> int | None:
-    """The run that owns a module's process: the outermost ansible-playbook/ansible process above pid (workers are forks
-    of it, with the same command line); on a host reached over SSH, where no such process runs, the SSH connection's
-    own sshd process (it ends when the controller's connection does, with ControlPersist once that has run out)."""
-    owner = None
-    connection = None
+    """The process whose end ends a module's daemon: the outermost ansible-playbook/ansible process above pid (workers are
+    forks of it, with the same command line); on a host reached over SSH, where no such process runs, the SSH
+    connection's own sshd process (``sshd: user@...``, ``sshd-session: user@...`` from OpenSSH 9.8), which ends with the
+    controller's connection (with ControlPersist, once that has run out). It bounds the daemon's life; it names no run."""
+    return owner_in_chain(process_chain(pid))[0]
+
+
+def owner_kind(pid: int | None) -> str | None:
+    """'run' when pid is an ansible process, 'connection' when it is an SSH connection's sshd, else None."""
+    return owner_in_chain(process_chain(pid))[1] if pid else None
+
+
+def process_chain(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of pid and its ancestors, nearest first."""
+    chain: list[tuple[int, str]] = []
     current = pid
     for _dummy in range(64):
         try:
@@ -60,15 +71,26 @@ def find_owner(pid: int) -> int | None:
             cmdline = Path(f"/proc/{current}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
         except OSError:
             break
-        if "ansible-playbook" in cmdline or "/ansible " in cmdline or cmdline.startswith("ansible "):
-            owner = current
-        elif connection is None and cmdline.startswith("sshd:") and "@" in cmdline:
-            connection = current
+        chain.append((current, cmdline))
         parent = int(stat.rsplit(")", 1)[1].split()[1])
         if parent <= 1:
             break
         current = parent
-    return owner or connection
+    return chain
+
+
+def owner_in_chain(chain: list[tuple[int, str]]) -> tuple[int | None, str | None]:
+    """find_owner's choice among (pid, command line) pairs, nearest first: (pid, 'run' | 'connection') or (None, None)."""
+    owner = None
+    connection = None
+    for current, cmdline in chain:
+        if "ansible-playbook" in cmdline or "/ansible " in cmdline or cmdline.startswith("ansible "):
+            owner = current
+        elif connection is None and re.match(r"sshd(-session)?: \S*@", cmdline):
+            connection = current
+    if owner is not None:
+        return owner, "run"
+    return (connection, "connection") if connection is not None else (None, None)
 
 
 def alive(pid: int, start_time: str | None) -> bool:
@@ -109,10 +131,13 @@ class DaemonProcess:
         if pid is None:
             return None, message
         record = {"pid": pid, "start_time": process_start_time(pid), "owner_pid": owner_pid, "started_at": time.time(), **meta}
+        self.write_meta(record)
+        return record, ""
+
+    def write_meta(self, record: dict[str, t.Any]) -> None:
         tmp = self.meta_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(record))
         tmp.replace(self.meta_path)
-        return record, ""
 
     def spawn(self, worker: t.Callable[[], Worker], sanitize: t.Callable[[str], str], timeout: float, nice: int) -> tuple[int | None, str]:
         """Double-fork a session leader-free daemon; it reports 'ready <pid>' or 'error <text>' through a pipe."""

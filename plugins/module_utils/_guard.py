@@ -8,8 +8,10 @@
 The key is fixed, and advisory locks live per database, so the guard is keyed by the database the pair's nodes share:
 two inventories that name one pair differently still collide, and two pairs never do. The key has two integers
 (pg_locks: classid, objid, objsubid 2), a space the node's single-bigint advisory key cannot collide with. The daemon
-(module_utils/_daemon.py) ends when the run that owns it is gone (any death of the controller's ansible-playbook,
-whatever transport reaches the Docker hosts), and its session with it, which releases the guard.
+(module_utils/_daemon.py) ends when the process that bounds its life is gone (the controller's ansible-playbook, or on a
+host reached over SSH the connection's sshd, followed across reconnects), and its session with it, which releases the
+guard. Who holds the guard is never judged from processes: the session carries the run's own token
+(module_utils/_run_token.py) in its application_name, and "held by this run" is read from the database.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import threading
 import time
 import typing as t
 
-from ansible_collections.nodeops.chainlink.plugins.module_utils._daemon import alive
+from ansible_collections.nodeops.chainlink.plugins.module_utils._daemon import alive, process_start_time
 from ansible_collections.nodeops.chainlink.plugins.module_utils._postgres import PostgresClient, PostgresError
+from ansible_collections.nodeops.chainlink.plugins.module_utils._run_token import token_of
 
 # 'node' and 'gard' in ASCII
 GUARD_KEY = (0x6E6F6465, 0x67617264)
@@ -32,6 +35,9 @@ HOLDER_STATEMENT = (
     " AND l.classid = %s::bigint::oid AND l.objid = %s::bigint::oid AND l.objsubid = 2 AND l.granted"
 )
 KEEPALIVE_EVERY = 1.0
+# How long a daemon bounded by an SSH connection waits for the run to reach it over a new connection (a reconnect)
+# before it ends; the run's next pair_guard call names the new connection.
+RECONNECT_GRACE = 30.0
 
 
 class GuardTaken(PostgresError):
@@ -45,6 +51,16 @@ def state_name(target: str) -> str:
 
 def holders(client: PostgresClient) -> list[dict[str, t.Any]]:
     return client.query(HOLDER_STATEMENT, GUARD_KEY)
+
+
+def run_tokens(rows: list[dict[str, t.Any]]) -> list[str]:
+    """The run tokens the guard's holders carry (an older collection's session carries none)."""
+    return [token for token in (token_of(row.get("application_name")) for row in rows) if token]
+
+
+def held_by(rows: list[dict[str, t.Any]], token: str) -> bool:
+    """Whether the database shows the guard held by the session of the run with that token."""
+    return token in run_tokens(rows)
 
 
 def describe_holders(rows: list[dict[str, t.Any]]) -> str:
@@ -76,12 +92,25 @@ class GuardWorker:
     is recorded in the status file and the daemon ends.
     """
 
-    def __init__(self, client: PostgresClient, name: str, timeout: float, owner: tuple[int, str | None] | None, status_path: t.Any) -> None:
+    def __init__(
+        self,
+        client: PostgresClient,
+        name: str,
+        timeout: float,
+        owner: tuple[int, str | None] | None,
+        status_path: t.Any,
+        meta_path: t.Any = None,
+        grace: float = 0.0,
+    ) -> None:
         self.client = client
         self.name = name
         self.timeout = timeout
         self.owner = owner
         self.status_path = status_path
+        # the module records a new bounding process there (a reconnect); grace: how long to wait for one
+        self.meta_path = meta_path
+        self.grace = grace
+        self.orphaned_at: float | None = None
         self.stop = threading.Event()
         self.events: list[dict[str, t.Any]] = []
 
@@ -96,9 +125,35 @@ class GuardWorker:
         tmp.write_text(json.dumps({"events": self.events}))
         tmp.replace(self.status_path)
 
+    def owner_gone(self) -> bool:
+        """Whether the process bounding the daemon is gone for good: the module may have named a new one (a reconnect),
+        which is adopted; a connection's end is given the grace period to be replaced."""
+        if self.owner is None or alive(*self.owner):
+            self.orphaned_at = None
+            return False
+        newer = self.recorded_owner()
+        if newer is not None and newer != self.owner and alive(*newer):
+            self.owner = newer
+            self.orphaned_at = None
+            self.record("owner", pid=newer[0])
+            return False
+        if self.orphaned_at is None:
+            self.orphaned_at = time.monotonic()
+        return time.monotonic() - self.orphaned_at >= self.grace
+
+    def recorded_owner(self) -> tuple[int, str | None] | None:
+        if self.meta_path is None:
+            return None
+        try:
+            meta = json.loads(self.meta_path.read_text())
+            pid = int(meta.get("owner_pid") or 0)
+        except (OSError, ValueError, AttributeError, TypeError):
+            return None
+        return (pid, meta.get("owner_start_time") or process_start_time(pid)) if pid else None
+
     def run(self) -> None:
         while not self.stop.wait(KEEPALIVE_EVERY):
-            if self.owner is not None and not alive(*self.owner):
+            if self.owner_gone():
                 break
             try:
                 if self.client.connected:

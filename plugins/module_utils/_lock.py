@@ -423,6 +423,33 @@ def outdated_instances(report: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
     return [i for i in report.get("instances", []) if i.get("version") and parse_version(i["version"]) and compare_versions(i["version"], db_version) < 0]
 
 
+# -- preconditions of a change ------------------------------------------------------------------------------------
+
+
+def precondition_problems(report: t.Mapping[str, t.Any], waiting: str | None = None, version: str | None = None, not_holder: str | None = None) -> list[str]:
+    """What keeps a change from being safe now, read from one report (empty: safe).
+
+    waiting: the instance that takes over must be connected (on version, when given) and hold no lock - stopping the
+    active instance is safe only then; not_holder: the instance about to be restarted or removed must hold neither lock
+    (a valid lease, or the advisory key) right now.
+    """
+    problems = []
+    holder_id = report.get("holder_app_id")
+    advisory_id = report["advisory"]["app_id"] if report["advisory"]["held"] else None
+    if waiting:
+        connected = [i for i in report["instances"] if app_id_matches(waiting, i["app_id"])]
+        if not connected:
+            problems.append(f"the standby {waiting} is not connected to the database")
+        elif version and not any(version_matches(version, i.get("version")) for i in connected):
+            seen = ", ".join(sorted({str(i.get("version") or "unknown") for i in connected}))
+            problems.append(f"the standby {waiting} is connected with version {seen}, not {version}")
+        if (holder_id and app_id_matches(waiting, holder_id)) or (advisory_id and app_id_matches(waiting, advisory_id)):
+            problems.append(f"the standby {waiting} holds the lock already (it is not waiting)")
+    if not_holder and ((holder_id and app_id_matches(not_holder, holder_id)) or (advisory_id and app_id_matches(not_holder, advisory_id))):
+        problems.append(f"{not_holder} holds the lock now")
+    return problems
+
+
 # -- waiting --------------------------------------------------------------------------------------------------------
 
 

@@ -69,6 +69,26 @@ options:
       - A node version such as V(2.29.0), as the instance advertises it in C(application_name).
       - For O(wait_for=holder) and O(wait_for=connected).
     type: str
+  expect:
+    description:
+      - A precondition of a change, proven from one read right before it (after any O(wait_for)); the module fails,
+        naming the state it read, when it does not hold. Given by the node role's entry points right before they stop,
+        restart or remove an instance.
+    type: dict
+    suboptions:
+      waiting:
+        description:
+          - App ID of the instance that is to take over, which must be connected and hold no lock (stopping the active
+            instance is safe only then).
+        type: str
+      version:
+        description:
+          - The version O(expect.waiting) must be connected with (the target of an upgrade).
+        type: str
+      not_holder:
+        description:
+          - App ID of an instance about to be restarted or removed, which must hold neither the lease nor the advisory lock.
+        type: str
   timeout:
     description:
       - Seconds to wait for O(wait_for) before failing.
@@ -363,6 +383,7 @@ from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import (
     normalize_app_id,
     outdated_instances,
     parse_table_name,
+    precondition_problems,
     split_advisory_key,
     wait_advice,
     wait_satisfied,
@@ -570,6 +591,10 @@ def main() -> None:
         "version": {"type": "str"},
         "timeout": {"type": "float", "default": 60.0},
         "poll_interval": {"type": "float", "default": 0.1},
+        "expect": {
+            "type": "dict",
+            "options": {"waiting": {"type": "str"}, "version": {"type": "str"}, "not_holder": {"type": "str"}},
+        },
     }
     client = PostgresClient(
         argument_spec=argument_spec,
@@ -599,6 +624,10 @@ def main() -> None:
             queries=client.queries,
             exception=traceback.format_exc(),
         )
+    expect = {k: v for k, v in (client.params.get("expect") or {}).items() if v}
+    problems = precondition_problems(result, **expect)
+    if problems:
+        client.fail(f"Refusing the change: {'; '.join(problems)}. State read: {describe_state(result)}. Nothing was changed", changed=False, **result)
     client.exit(changed=False, **result)
 
 

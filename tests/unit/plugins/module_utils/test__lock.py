@@ -545,3 +545,29 @@ def test_describe_state() -> None:
     assert f"connected instances: {APP} (2.29.0), {OTHER} (2.28.0)" in text
     assert "expired 3.0s ago" in _lock.describe_state(report_for(lease(remaining=-3), []))
     assert "no lease table" in _lock.describe_state(_lock.build_report(raw(table=False), 1))
+
+
+def test_preconditions_of_stopping_the_active_instance() -> None:
+    """Stopping the active instance needs the standby connected on the target version and holding nothing."""
+    sessions = [session(11, f"Chainlink 2.28.0 |App|{APP}"), session(20, f"Chainlink 2.29.0 |App|{OTHER}")]
+    report = _lock.build_report(raw(lease(), sessions), _lock.DEFAULT_ADVISORY_LOCK_ID)
+    assert _lock.precondition_problems(report, waiting=OTHER, version="2.29.0") == []
+    assert _lock.precondition_problems(report, waiting=OTHER, version="2.30.0") == [f"the standby {OTHER} is connected with version 2.29.0, not 2.30.0"]
+    alone = _lock.build_report(raw(lease(), sessions[:1]), _lock.DEFAULT_ADVISORY_LOCK_ID)
+    assert _lock.precondition_problems(alone, waiting=OTHER) == [f"the standby {OTHER} is not connected to the database"]
+    # the standby already holds the lease: it is no standby, and the planned stop is not the handover it was planned as
+    taken = _lock.build_report(raw(lease(OTHER), sessions), _lock.DEFAULT_ADVISORY_LOCK_ID)
+    assert _lock.precondition_problems(taken, waiting=OTHER) == [f"the standby {OTHER} holds the lock already (it is not waiting)"]
+
+
+def test_preconditions_of_restarting_or_removing_an_instance() -> None:
+    """Restarting or removing an instance needs it to hold neither lock now; an expired lease is no hold."""
+    sessions = [session(11, f"Chainlink 2.29.0 |App|{APP}")]
+    held = _lock.build_report(raw(lease(), sessions), _lock.DEFAULT_ADVISORY_LOCK_ID)
+    assert _lock.precondition_problems(held, not_holder=APP) == [f"{APP} holds the lock now"]
+    assert _lock.precondition_problems(held, not_holder=OTHER) == []
+    expired = _lock.build_report(raw(lease(remaining=-1.0), sessions), _lock.DEFAULT_ADVISORY_LOCK_ID)
+    assert _lock.precondition_problems(expired, not_holder=APP) == []
+    # 1.x advisorylock mode: the session holding the advisory key is the holder
+    advisory = _lock.build_report(raw(None, sessions, {"pid": 11, "application_name": f"Chainlink 2.29.0 |App|{APP}"}, table=False), 1)
+    assert _lock.precondition_problems(advisory, not_holder=APP) == [f"{APP} holds the lock now"]
