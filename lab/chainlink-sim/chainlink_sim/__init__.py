@@ -37,8 +37,9 @@ Fault knobs (all off by default):
 ``SIM_CRASH_AT_BOOT``
     ``1``/``true``: exit 2 right after taking the lock, before "booted", releasing nothing (a hard crash);
     ``once``: only the first time in a container, so that the run Docker restarts boots under a new app ID.
-``SIM_MIGRATE_FAIL_AFTER``
-    a count: apply that many pending migrations, then fail the next (exit 1) with ``node_versions`` unchanged.
+``SIM_MIGRATE_FAIL_AT``
+    a migration's ``version_id``: it fails on every run (exit 1), the pending ones before it are applied, and
+    ``node_versions`` stays at the old version.
 ``SIM_REFUSE_START``
     ``1``/``true``: print a message and exit 1 at once, before reading any config or touching the database.
 ``SIM_LISTEN_IP``

@@ -436,11 +436,12 @@ class Node:
     def migrate(self) -> None:
         """``migrate.Migrate`` then ``UpsertNodeVersion``: goose applies each pending migration in its own transaction
         (recorded in ``goose_migrations``), and only then is the version row written. So a version that fails part-way
-        leaves ``node_versions`` at the old version over a schema that moved (``SIM_MIGRATE_FAIL_AFTER``).
+        leaves ``node_versions`` at the old version over a schema that moved (``SIM_MIGRATE_FAIL_AT``).
         """
         if self.app_conn is None:
             return
-        fail_after = env_count(self.env, "SIM_MIGRATE_FAIL_AFTER")
+        # a broken migration: the same one fails on every run (a restart loop never gets past it)
+        broken = env_count(self.env, "SIM_MIGRATE_FAIL_AT")
         with self.app_conn.cursor() as cur:
             cur.execute("BEGIN")
             for stmt in GOOSE_SQL:
@@ -449,11 +450,11 @@ class Node:
             row = cur.fetchone()
             cur.execute("COMMIT")
             applied = int(row[0]) if row else 0
-            for number, version_id in enumerate(range(applied + 1, self.behaviour.migration_count + 1)):
-                if fail_after is not None and number >= fail_after:
+            for version_id in range(applied + 1, self.behaviour.migration_count + 1):
+                if version_id == broken:
                     raise BootError(
                         f"fatal error instantiating application: initializeORM#Migrate: ERROR {version_id:04d}_sim.sql:"
-                        " failed to run SQL migration: SIM_MIGRATE_FAIL_AFTER: this migration fails on purpose"
+                        " failed to run SQL migration: SIM_MIGRATE_FAIL_AT: this migration fails on purpose"
                     )
                 cur.execute("BEGIN")
                 if version_id == 1:

@@ -120,13 +120,17 @@ def test_migrations_before_the_version_row_and_a_version_that_fails_part_way(db:
     # core/cmd/shell.go @v2.29.0 handleNodeVersioning: goose migrations (one transaction each), then UpsertNodeVersion
     boot_and_stop(sim_factory, V1, db.url)
     assert db.one("SELECT max(version_id) FROM goose_migrations") == 111
-    failed = sim_factory.start(V2, db.url, extra_env={"SIM_MIGRATE_FAIL_AFTER": "5"})
+    failed = sim_factory.start(V2, db.url, extra_env={"SIM_MIGRATE_FAIL_AT": "117"})
     assert failed.wait_exit() == 1
     assert "initializeORM#Migrate: ERROR 0117_sim.sql: failed to run SQL migration" in failed.log_lines()[-1].text
     assert failed.count_lines("Chainlink booted") == 0
     # the schema moved, the version row did not: only goose_migrations tells
     assert db.one("SELECT max(version_id) FROM goose_migrations") == 116
     assert db.rows("SELECT version FROM node_versions") == [(V1,)]
+    # a broken migration fails again on the next run (a restart loop does not get past it)
+    again = sim_factory.start(V2, db.url, extra_env={"SIM_MIGRATE_FAIL_AT": "117"})
+    assert again.wait_exit() == 1
+    assert db.one("SELECT max(version_id) FROM goose_migrations") == 116
     boot_and_stop(sim_factory, V2, db.url)
     assert db.one("SELECT max(version_id) FROM goose_migrations") == 229
     assert db.rows("SELECT version FROM node_versions") == [(V2,)]
