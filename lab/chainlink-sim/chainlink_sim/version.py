@@ -112,10 +112,10 @@ class Behaviour:
     def migration_count(self) -> int:
         """How many goose migrations this version ships: the double's stand-in for ``max(version_id)``.
 
-        Grows with the version as the real numbering does (every release adds migrations, none is ever removed);
-        the patch level adds none here.
+        Grows with the version as the real numbering does (every release adds migrations, none is ever removed):
+        ten per minor release, none per patch (1.11.0: 1110, 2.28.0: 2280, 2.29.0: 2290).
         """
-        return self.version.major * 100 + self.version.minor
+        return (self.version.major * 100 + self.version.minor) * 10
 
     @property
     def symmetric_jitter(self) -> bool:

@@ -251,5 +251,5 @@ class HandoverLab:
     def producer(self) -> JobProducer:
         return JobProducer(self.connect)
 
-    def check_jobs(self, ids: list[int], reports: list[dict[str, t.Any]], timeout: float = 30) -> dict[str, int]:
-        return check_jobs(self.connect, ids, reports, timeout)
+    def check_jobs(self, ids: list[int], reports: list[dict[str, t.Any]], timeout: float = 30, require_all: bool = True) -> dict[str, int]:
+        return check_jobs(self.connect, ids, reports, timeout, require_all)

@@ -119,20 +119,20 @@ def test_second_run_reuses_the_stored_api_user(db: Db, sim_factory: SimFactory) 
 def test_migrations_before_the_version_row_and_a_version_that_fails_part_way(db: Db, sim_factory: SimFactory) -> None:
     # core/cmd/shell.go @v2.29.0 handleNodeVersioning: goose migrations (one transaction each), then UpsertNodeVersion
     boot_and_stop(sim_factory, V1, db.url)
-    assert db.one("SELECT max(version_id) FROM goose_migrations") == 111
-    failed = sim_factory.start(V2, db.url, extra_env={"SIM_MIGRATE_FAIL_AT": "117"})
+    assert db.one("SELECT max(version_id) FROM goose_migrations") == 1110
+    failed = sim_factory.start(V2, db.url, extra_env={"SIM_MIGRATE_FAIL_AT": "1170"})
     assert failed.wait_exit() == 1
-    assert "initializeORM#Migrate: ERROR 0117_sim.sql: failed to run SQL migration" in failed.log_lines()[-1].text
+    assert "initializeORM#Migrate: ERROR 1170_sim.sql: failed to run SQL migration" in failed.log_lines()[-1].text
     assert failed.count_lines("Chainlink booted") == 0
     # the schema moved, the version row did not: only goose_migrations tells
-    assert db.one("SELECT max(version_id) FROM goose_migrations") == 116
+    assert db.one("SELECT max(version_id) FROM goose_migrations") == 1169
     assert db.rows("SELECT version FROM node_versions") == [(V1,)]
     # a broken migration fails again on the next run (a restart loop does not get past it)
-    again = sim_factory.start(V2, db.url, extra_env={"SIM_MIGRATE_FAIL_AT": "117"})
+    again = sim_factory.start(V2, db.url, extra_env={"SIM_MIGRATE_FAIL_AT": "1170"})
     assert again.wait_exit() == 1
-    assert db.one("SELECT max(version_id) FROM goose_migrations") == 116
+    assert db.one("SELECT max(version_id) FROM goose_migrations") == 1169
     boot_and_stop(sim_factory, V2, db.url)
-    assert db.one("SELECT max(version_id) FROM goose_migrations") == 229
+    assert db.one("SELECT max(version_id) FROM goose_migrations") == 2290
     assert db.rows("SELECT version FROM node_versions") == [(V2,)]
 
 
