@@ -14,7 +14,7 @@ import typing as t
 
 import pytest
 
-from tests.integration.handover.lab import HandoverLab
+from tests.integration.handover.lab import HandoverLab, deployed_pair
 from tests.support.postgres import PostgresServer
 
 OLD, NEW = "2.28.0", "2.29.0"
@@ -24,12 +24,8 @@ BROKEN = 2285
 
 @pytest.fixture(scope="module")
 def pair(handover_pg: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[HandoverLab]:
-    lab = HandoverLab(handover_pg, tmp_path_factory.mktemp("handover-migration"), name="hovmig", ports=(16864, 16865))
-    try:
-        lab.deploy(OLD)
+    with deployed_pair(handover_pg, tmp_path_factory.mktemp("handover-migration"), "hovmig", (16864, 16865), OLD) as lab:
         yield lab
-    finally:
-        lab.destroy()
 
 
 def schema(lab: HandoverLab) -> tuple[int, str]:
