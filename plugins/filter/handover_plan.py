@@ -12,8 +12,9 @@ description:
   - Computes, from the state the handover role observed (which instance holds the lock, which waits, which versions
     run), the steps an upgrade or a switchover still needs. A pair that is already done gets no step, and a pair left
     half-way by an interrupted run gets only the remaining steps.
-  - Refuses (an empty plan with the reason in C(error)) when no instance or two instances are active, or when the target
-    version is older than the database's recorded version.
+  - Refuses (an empty plan with the reason in C(error)) when no instance or two instances are active, when the target
+    version is older than the database's recorded version, or when a new instance would ignore the lock the active one
+    holds and no bridge exists.
 positional: action
 options:
   _input:
@@ -43,6 +44,18 @@ options:
     description: Bring each stopped instance back as the waiting standby.
     type: bool
     default: true
+  locking_mode:
+    description:
+      - The inventory's 1.x locking mode (C(chainlink_locking_mode)); with it, the plan compares the locks the active
+        instance holds (C(holder_locks) in the state) with those each new instance would take.
+      - When they share none (a 1.x V(advisorylock) pair to 2.x or to V(lease)), the plan begins with the advisory-lock
+        bridge (both instances restarted in V(dual) on the running version, through a proven handover), or is refused
+        with the safe way named where no bridge exists. Omitted, no such comparison.
+    type: str
+  requested_format:
+    description: The inventory's C(chainlink_config_format) (V(auto), V(env), V(toml)), for which locks a version takes.
+    type: str
+    default: auto
 author:
   - nodeops.chainlink maintainers (@nodeops)
 """
@@ -76,7 +89,8 @@ def handover_plan(state: t.Any, action: str, **options: t.Any) -> dict[str, t.An
     try:
         result = plan(state, action, **options)
     except TypeError as exc:
-        raise AnsibleFilterError(f"handover_plan: {exc}; the options are version, direction, preferred, hand_back and restart_old") from None
+        options_named = "version, direction, preferred, hand_back, restart_old, locking_mode and requested_format"
+        raise AnsibleFilterError(f"handover_plan: {exc}; the options are {options_named}") from None
     result["lines"] = describe(result["steps"], state.get("instances") or {})
     return result
 

@@ -35,6 +35,12 @@ options:
   recheck:
     description: M(nodeops.chainlink.lock_info)'s result read right before any stop; V(null) or a failed read stops nothing.
     type: dict
+  schema_before:
+    description:
+      - The database's C(schema_version) (M(nodeops.chainlink.lock_info)) when the plan was made. When the pair observed
+        again shows a higher one, the new version migrated part-way before it failed, and the old one is not started
+        again (case V(schema_moved)).
+    type: int
 author:
   - nodeops.chainlink maintainers (@nodeops)
 """
@@ -48,7 +54,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: C(case) (one of unknown, to_holds, to_may_hold, from_holds, from_returns, db_newer), C(stop_to), C(start_from), C(prove_from).
+  description:
+    - C(case) (one of unknown, to_holds, to_may_hold, from_holds, from_returns, db_newer, schema_moved, two_holders),
+      C(stop_to), C(start_from), C(prove_from).
   type: dict
 """
 
@@ -59,11 +67,12 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.nodeops.chainlink.plugins.module_utils._handover import rescue
 
 
-def handover_rescue(state: t.Any, frm: str, to: str, from_version: t.Any, recheck: t.Any = None) -> dict[str, t.Any]:
+def handover_rescue(state: t.Any, frm: str, to: str, from_version: t.Any, recheck: t.Any = None, schema_before: t.Any = None) -> dict[str, t.Any]:
     """plugins/module_utils/_handover.py rescue(); state None: the pair could not be read."""
     if state is not None and not isinstance(state, dict):
         raise AnsibleFilterError(f"handover_rescue expects the pair state as a dict or null, got {type(state).__name__}")
-    return rescue(state, frm, to, None if from_version is None else str(from_version), recheck if isinstance(recheck, dict) else None)
+    version = None if from_version is None else str(from_version)
+    return rescue(state, frm, to, version, recheck if isinstance(recheck, dict) else None, schema_before=schema_before)
 
 
 class FilterModule:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import app_id_matches, compare_versions, parse_version
+from ansible_collections.nodeops.chainlink.plugins.module_utils._node_rules import config_format, locks_taken
 
 STATES = ("active", "waiting", "stopped", "absent", "unknown")
 
@@ -211,6 +212,20 @@ def plan_switchover(state: t.Mapping[str, t.Any], direction: str = "over", prefe
     return steps
 
 
+def _plan_steps(
+    state: t.Mapping[str, t.Any], action: str, version: str | None, direction: str, preferred: str, hand_back: bool, restart_old: bool
+) -> list[dict[str, t.Any]]:
+    if action == "upgrade":
+        if not version:
+            raise PlanError("an upgrade needs the target version: -e chainlink_version=<version>")
+        return plan_upgrade(state, version, preferred, hand_back, restart_old)
+    if action == "reconfigure":
+        return plan_reconfigure(state, preferred, hand_back, restart_old)
+    if action == "switchover":
+        return plan_switchover(state, direction, preferred, restart_old)
+    raise PlanError(f"handover_action '{action}' is not one of upgrade, reconfigure, switchover")
+
+
 def plan(
     state: t.Mapping[str, t.Any],
     action: str,
@@ -219,22 +234,118 @@ def plan(
     preferred: str = "primary",
     hand_back: bool = True,
     restart_old: bool = True,
+    locking_mode: str | None = None,
+    requested_format: str = "auto",
 ) -> dict[str, t.Any]:
-    """The plan as the role uses it: steps, the instance active now, whether there is nothing to do, or the refusal."""
+    """The plan as the role uses it: steps, the instance active now, whether there is nothing to do, or the refusal.
+
+    locking_mode and requested_format (the inventory's chainlink_locking_mode and chainlink_config_format) say which
+    locks each started instance will take; with them, a plan whose new node would ignore the lock the active instance
+    holds gets the advisory-lock bridge first, or is refused (``bridge_plan``).
+    """
     try:
-        if action == "upgrade":
-            if not version:
-                raise PlanError("an upgrade needs the target version: -e chainlink_version=<version>")
-            steps = plan_upgrade(state, version, preferred, hand_back, restart_old)
-        elif action == "reconfigure":
-            steps = plan_reconfigure(state, preferred, hand_back, restart_old)
-        elif action == "switchover":
-            steps = plan_switchover(state, direction, preferred, restart_old)
-        else:
-            raise PlanError(f"handover_action '{action}' is not one of upgrade, reconfigure, switchover")
+        steps = _plan_steps(state, action, version, direction, preferred, hand_back, restart_old)
+        if locking_mode is not None and _crossing(state, steps, locking_mode, requested_format) is not None:
+            steps = bridge_plan(state, action, version, direction, preferred, hand_back, restart_old, locking_mode, requested_format)
     except PlanError as exc:
         return {"steps": [], "done": False, "error": str(exc)}
     return {"steps": steps, "done": not steps, "error": None}
+
+
+# -- crossing lock modes: the advisory-lock bridge ------------------------------------------------------------------
+
+BRIDGE_MODE = "dual"
+BRIDGE_LOCKS = ("lease", "advisory")
+
+
+def _crossing(
+    state: t.Mapping[str, t.Any], steps: t.Sequence[t.Mapping[str, t.Any]], locking_mode: str, requested_format: str
+) -> tuple[str, str, tuple[str, ...], tuple[str, ...]] | None:
+    """(instance, version, locks held, locks it takes) of the first instance a plan starts beside the active one that
+    shares no lock with it (it would take its own free lock and boot beside the active node), or None.
+
+    Only the starts before the first handover run beside the instance active now; later ones start beside an instance
+    that the plan itself started with the same settings. Without a known holder (no lock read) there is nothing to compare.
+    """
+    held = tuple(str(lock) for lock in state.get("holder_locks") or ())
+    if not held:
+        return None
+    for step in steps:
+        if step["action"] == "handover":
+            return None
+        if step["action"] == "start":
+            taken = locks_taken(step["version"], requested_format, step.get("locking_mode") or locking_mode)
+            if not set(taken) & set(held):
+                return str(step["instance"]), str(step["version"]), held, taken
+    return None
+
+
+def _bridge_refusal(active: str, active_version: t.Any, crossing: tuple[str, str, tuple[str, ...], tuple[str, ...]], why: str) -> PlanError:
+    instance, version, held, taken = crossing
+    return PlanError(
+        f"{active} holds only the {' and '.join(held)} lock, and {instance} would start on {version} taking only the"
+        f" {' and '.join(taken) or 'no'} lock: lock modes that share no lock do not see each other, so {instance} would take"
+        f" its free lock, migrate the live database and run active beside {active} (two active nodes). No bridge exists"
+        f" ({why}). Make the change cold instead (stop both instances, then playbooks/deploy.yml with the new settings),"
+        f" or first move the pair on {active_version} to chainlink_locking_mode: {BRIDGE_MODE} with playbooks/reconfigure.yml."
+        " Nothing was changed"
+    )
+
+
+def bridge_plan(
+    state: t.Mapping[str, t.Any],
+    action: str,
+    version: str | None,
+    direction: str,
+    preferred: str,
+    hand_back: bool,
+    restart_old: bool,
+    locking_mode: str,
+    requested_format: str,
+) -> list[dict[str, t.Any]]:
+    """The advisory-lock bridge, then the plan: the pair first goes to ``dual`` on the version it runs, through the
+    usual proven handover, so that it holds both locks; then any node of the target (lease only, or advisory only)
+    waits for the lock it knows. Refused (PlanError naming the safe way) where no bridge exists.
+
+    The bridge: restart the standby in dual (it takes the free lease and waits for the advisory lock, which the active
+    instance holds: it cannot boot), hand over (the active one stops, releasing the advisory lock; the standby takes it
+    and boots holding both), restart the old active one in dual (it waits for the lease). The target's own plan follows
+    from there; its first start runs beside an instance that holds both locks.
+    """
+    steps = _plan_steps(state, action, version, direction, preferred, hand_back, restart_old)
+    crossing = _crossing(state, steps, locking_mode, requested_format)
+    if crossing is None:
+        return steps
+    active, other, inst, restore = _check(state, preferred)
+    active_version = inst[active].get("version")
+    parsed = parse_version(str(active_version or ""))
+    if action == "switchover":
+        raise _bridge_refusal(active, active_version, crossing, "a switchover keeps the settings; run reconfigure.yml")
+    if restore:
+        raise _bridge_refusal(active, active_version, crossing, "no instance holds the lock now")
+    if parsed is None or config_format(active_version, requested_format) != "env" or parsed[0] >= (2, 0, 0) or parsed[0] < (1, 1, 0):
+        why = f"{BRIDGE_MODE} needs a 1.x node from 1.1.0 configured by environment, and {active} runs {active_version}"
+        raise _bridge_refusal(active, active_version, crossing, why)
+    mark = [f"DATABASE_LOCKING_MODE {BRIDGE_MODE} for the bridge (the inventory says {locking_mode})"]
+    marked = {**state, "instances": {name: {**info, "changes": mark} for name, info in inst.items()}}
+    bridge = plan_upgrade(marked, str(active_version), preferred, hand_back=False, restart_old=True)
+    for step in bridge:
+        step["phase"] = f"bridge_{step['phase']}"
+        step["why"] = f"bridge to {BRIDGE_MODE} before the change: {step['why']}"
+        if step["action"] == "start":
+            step["locking_mode"] = BRIDGE_MODE
+    now_active = next(step["to"] for step in reversed(bridge) if step["action"] == "handover")
+    after = {
+        **state,
+        "holder_locks": list(BRIDGE_LOCKS),
+        "instances": {
+            name: {**info, "state": "active" if name == now_active else "waiting", "version": active_version, "changes": mark} for name, info in inst.items()
+        },
+    }
+    rest = _plan_steps(after, action, version, direction, preferred, hand_back, restart_old)
+    if _crossing(after, rest, locking_mode, requested_format) is not None:
+        raise _bridge_refusal(active, active_version, crossing, f"the target shares no lock with {BRIDGE_MODE} either")
+    return bridge + rest
 
 
 def describe(steps: t.Sequence[t.Mapping[str, t.Any]], instances: t.Mapping[str, t.Mapping[str, t.Any]]) -> list[str]:
@@ -245,7 +356,8 @@ def describe(steps: t.Sequence[t.Mapping[str, t.Any]], instances: t.Mapping[str,
             name = step["instance"]
             container = instances.get(name, {}).get("container_name", name)
             verb = "restart" if step.get("restart") else "start"
-            lines.append(f"{number}. {verb} {name} ({container}) on {step['version']} and prove it waits for the lock - {step['why']}")
+            mode = f" in {step['locking_mode']} mode" if step.get("locking_mode") else ""
+            lines.append(f"{number}. {verb} {name} ({container}) on {step['version']}{mode} and prove it waits for the lock - {step['why']}")
         elif step["action"] == "restore":
             name = step["instance"]
             container = instances.get(name, {}).get("container_name", name)
@@ -256,9 +368,59 @@ def describe(steps: t.Sequence[t.Mapping[str, t.Any]], instances: t.Mapping[str,
     return lines
 
 
+def schema_before_text(decision: t.Mapping[str, t.Any]) -> str:
+    before = decision.get("schema_before")
+    return f"version {before}" if before is not None else "version"
+
+
 # -- restoring a safe state after a failed takeover -----------------------------------------------------------------
 
-RESCUE_CASES = ("unknown", "to_holds", "to_may_hold", "from_holds", "from_returns", "db_newer")
+RESCUE_CASES = ("unknown", "to_holds", "to_may_hold", "from_holds", "from_returns", "db_newer", "schema_moved", "two_holders")
+
+
+def two_holders(lock: t.Mapping[str, t.Any] | None) -> tuple[str, str] | None:
+    """(lease holder, advisory holder) when a valid lease and the advisory lock are held by two different sessions,
+    else None. A node that takes only the lease next to a 1.x advisorylock node (or the reverse) boots beside it: two
+    active nodes. (A 1.x dual node holding the lease and waiting for the advisory lock has not booted; the collection
+    makes that state only in the bridge's standby step, whose proof names it.)
+    """
+    if not lock or lock.get("consistent", True):
+        return None
+    lease = lock.get("lease") or {}
+    advisory = lock.get("advisory") or {}
+    if not (lease.get("valid") and advisory.get("held")):
+        return None
+    return str(lease.get("client_id") or ""), str(advisory.get("app_id") or advisory.get("application_name") or "")
+
+
+def schema_moved(before: t.Any, after: t.Any) -> bool:
+    """Whether the migrations went past where they were when the plan was made (goose's max(version_id))."""
+    try:
+        return before is not None and after is not None and int(after) > int(before)
+    except (TypeError, ValueError):
+        return False
+
+
+def start_rescue(lock: t.Mapping[str, t.Any] | None, instance_app_id: t.Any, other_app_id: t.Any) -> dict[str, t.Any]:
+    """Whether a standby that failed its start step is stopped, from the lock read after the failure.
+
+    ``two_holders``: the lease and the advisory lock are held by different sessions and one is this instance (it
+    started last): stopped at once, the pair had two active nodes. ``other_holds``: the other instance, as last seen,
+    holds the lock: this one is not needed and is stopped. Otherwise (``unknown``: no read; ``other_gone``: the lock
+    is not the other instance's) it is left running, as it may be the only one serving.
+    """
+    if not lock or "consistent" not in lock:
+        return {"case": "unknown", "stop": False}
+    pair = two_holders(lock)
+    other = str(other_app_id or "")
+    if pair is not None:
+        # one holder is this instance when the other one is the other holder (or its own app ID, if known, is one)
+        known = [str(instance_app_id or ""), other]
+        ours = any(app_id_matches(seen, held) or app_id_matches(held, seen) for held in pair for seen in known if held and seen)
+        return {"case": "two_holders", "stop": ours, "holders": list(pair)}
+    if lock.get("consistent") and other and lock.get("holder_app_id") == other:
+        return {"case": "other_holds", "stop": True}
+    return {"case": "other_gone", "stop": False}
 
 
 def _live_holder(lock: t.Mapping[str, t.Any] | None) -> tuple[bool, str | None]:
@@ -275,7 +437,14 @@ def _live_holder(lock: t.Mapping[str, t.Any] | None) -> tuple[bool, str | None]:
     return True, holder if alive else None
 
 
-def rescue(state: t.Mapping[str, t.Any] | None, frm: str, to: str, frm_version: str | None, recheck: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
+def rescue(
+    state: t.Mapping[str, t.Any] | None,
+    frm: str,
+    to: str,
+    frm_version: str | None,
+    recheck: t.Mapping[str, t.Any] | None = None,
+    schema_before: t.Any = None,
+) -> dict[str, t.Any]:
     """How a failed takeover (``frm`` stopped, ``to`` did not prove it took over) restores a safe state.
 
     ``state``: the pair observed again after the failure (detect: each running instance's app ID from its current run,
@@ -289,6 +458,12 @@ def rescue(state: t.Mapping[str, t.Any] | None, frm: str, to: str, frm_version: 
     process that crashed runs out by itself) or one known to be someone else. When nothing can be read, the old
     instance is started without stopping anything: both instances obey the lock, so starting one can never make two
     holders, and one of them serves once the lock allows it.
+
+    Two more cases start nothing: ``two_holders`` (the lock read right before shows the lease and the advisory lock
+    held by two sessions: two active nodes; the one that started last, ``to``, is stopped) and ``schema_moved``
+    (``schema_before``, max(version_id) of goose_migrations when the plan was made, has grown: the new version
+    migrated part-way before failing, node_versions still names the old version, and the old binary must not run on a
+    schema it does not know; ``to`` is stopped unless it may hold the lock).
     """
     if state is None:
         return {"case": "unknown", "stop_to": False, "start_from": True, "prove_from": None}
@@ -301,8 +476,15 @@ def rescue(state: t.Mapping[str, t.Any] | None, frm: str, to: str, frm_version: 
     if to_info.get("state") == "active" and read and holder and to_id and (app_id_matches(to_id, holder) or app_id_matches(holder, to_id)):
         start = frm_info.get("state") == "stopped"
         return {"case": "to_holds", "stop_to": False, "start_from": start, "prove_from": "standby" if start else None}
+    if read and two_holders(recheck) is not None:
+        return {"case": "two_holders", "stop_to": True, "start_from": False, "prove_from": None}
     if frm_info.get("state") == "active":
         return {"case": "from_holds", "stop_to": False, "start_from": False, "prove_from": None}
+    if schema_moved(schema_before, state.get("schema_version")):
+        # the new version may be crash-looping on a broken migration: stopped unless it may hold the lock now
+        may_hold = not read or bool(holder and (not to_id or app_id_matches(to_id, holder) or app_id_matches(holder, to_id)))
+        running = to_info.get("state") in ("waiting", "unknown", "active")
+        return {"case": "schema_moved", "stop_to": running and not may_hold, "start_from": False, "prove_from": None, "schema_before": schema_before}
     if not _can_run(frm_version, state.get("db_version")):
         return {"case": "db_newer", "stop_to": False, "start_from": False, "prove_from": None}
     to_running = to_info.get("state") in ("waiting", "unknown", "active")
@@ -355,6 +537,25 @@ def rescue_outcome(
     elif case == "from_holds":
         body = f"{frm} holds the lock again; nothing was stopped."
         nxt = f"Read docker logs {b_box} for why it did not take over, fix it, then run the playbook again."
+    elif case == "two_holders":
+        body = (
+            f"CRITICAL: TWO ACTIVE NODES: the lease and the advisory lock were held by two different instances (a node that"
+            f" knows only one lock booted beside one that holds the other); {to}, which started last, was stopped and {frm} was not started again."
+        )
+        nxt = (
+            f"Check that one holder remains (playbooks/status.yml) and which on-chain transactions both sent (docker logs {a_box},"
+            f" docker logs {b_box}); then move the pair to one lock mode both versions share (the advisory-lock bridge: see docs/maintenance.md)."
+        )
+    elif case == "schema_moved":
+        body = (
+            f"CRITICAL: {to} failed after migrating the database part-way (goose_migrations moved past the plan's"
+            f" {schema_before_text(decision)}, node_versions still says {db_version or 'the old version'}); {frm} on {frm_version} was NOT started"
+            f" again (it does not know the new schema); {to} {'was stopped' if decision.get('stop_to') else 'was left as it was'}. Both may be down."
+        )
+        nxt = (
+            f"Fix forward: start a working {to} version (the one that failed, fixed, or a newer one) with playbooks/upgrade.yml, or restore the"
+            f" database backup taken before the upgrade and start {frm}. Never start {frm} on this database. docker logs {b_box} names the migration."
+        )
     elif case == "db_newer":
         body = (
             f"CRITICAL: the database is now at version {db_version}, newer than {frm}'s {frm_version}, so {frm} cannot take the lock back"

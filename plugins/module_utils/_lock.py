@@ -23,6 +23,7 @@ import uuid
 
 DEFAULT_LEASE_TABLE = "lease_lock"
 VERSIONS_TABLE = "node_versions"
+GOOSE_TABLE = "goose_migrations"
 DEFAULT_ADVISORY_LOCK_ID = 1027321974924625846
 APPLICATION_NAME_PREFIX = "Chainlink "
 APPLICATION_NAME_MAX = 63  # PostgreSQL's NAMEDATALEN - 1; the node cuts its name to this length itself
@@ -104,10 +105,12 @@ def lock_statement(
     The document always has ``db_now`` (the statement's clock, below), ``lease_table_exists``, ``lease`` (the row with the latest expiry:
     client_id, expires_at, remaining_seconds, valid), ``advisory`` (the session holding the single-bigint key:
     pid, application_name), ``sessions`` (Chainlink sessions by pid: pid, application_name, client_addr,
-    backend_start) and ``db_version``. What else it reads:
+    backend_start), ``db_version`` and ``schema_version``. What else it reads:
 
     - lease: read the lease row (only once the table exists, else ``lease`` is null);
-    - versions: read the newest node_versions row (only once that table exists and is readable, else ``db_version`` is null);
+    - versions: read the newest node_versions row (only once that table exists and is readable, else ``db_version`` is null)
+      and ``schema_version``, max(version_id) of goose_migrations (null when that table is absent or unreadable): a
+      version that fails part-way through its migrations moves it but leaves node_versions at the old version;
     - access: what the login may see (``lease_table_readable``, ``versions_table_exists``, ``versions_table_readable``,
       ``read_all_stats``, ``login_role``);
     - epochs: ``db_clock``, the statement's clock in epoch seconds, and the lease row's ``expires_epoch``.
@@ -130,8 +133,15 @@ def lock_statement(
             f" FROM {table_sql} ORDER BY expires_at DESC LIMIT 1)"
         )
     versions_sql = "NULL::text"
+    schema_sql = "NULL::bigint"
     if versions:
         versions_sql = f"(SELECT version::text FROM {quote_identifier(VERSIONS_TABLE)} ORDER BY created_at DESC LIMIT 1)"
+        # goose's table may be absent (a database no node migrated) or unreadable: a plain SELECT would fail the whole
+        # statement at parse time, so it is read through query_to_xml only when it exists and may be read
+        schema_sql = (
+            "(CASE WHEN to_regclass(%(goose_table)s) IS NOT NULL AND has_table_privilege(to_regclass(%(goose_table)s)::oid, 'SELECT')"
+            " THEN ((xpath('/row/m/text()', query_to_xml(%(goose_query)s, false, true, '')))[1]::text)::bigint END)"
+        )
     clock_sql = " 'db_clock', extract(epoch FROM c.at)::float8," if epochs else ""
     access_sql = ""
     if access:
@@ -157,11 +167,14 @@ def lock_statement(
         " 'sessions', (SELECT coalesce(json_agg(json_build_object('pid', a.pid, 'application_name', a.application_name,"
         " 'client_addr', host(a.client_addr), 'backend_start', a.backend_start) ORDER BY a.pid), '[]'::json)"
         " FROM pg_stat_activity a WHERE a.datid = d.oid AND a.application_name LIKE 'Chainlink %%'),"
-        f" 'db_version', {versions_sql}"
+        f" 'db_version', {versions_sql},"
+        f" 'schema_version', {schema_sql}"
         ") AS report FROM pg_database d CROSS JOIN (SELECT clock_timestamp() AS at OFFSET 0) c WHERE d.datname = current_database()"
     )
     # Validated identifiers, so the unquoted dotted form is the same name the statement quotes.
     arguments = {"lease_table": ".".join(parts), "versions_table": VERSIONS_TABLE, "classid": classid, "objid": objid}
+    if versions:
+        arguments.update(goose_table=GOOSE_TABLE, goose_query=f"SELECT max(version_id) AS m FROM {quote_identifier(GOOSE_TABLE)}")
     return statement, arguments
 
 
@@ -329,7 +342,7 @@ def build_report(raw: t.Mapping[str, t.Any], advisory_lock_id: int) -> dict[str,
 
     raw keys: db_now, lease_table_exists, lease ({client_id, expires_at, remaining_seconds, valid} or None),
     sessions (list of {pid, application_name, client_addr, backend_start}), advisory ({pid, application_name} or None),
-    db_version.
+    db_version, schema_version.
     """
     table_exists = bool(raw.get("lease_table_exists"))
     row = raw.get("lease") or None
@@ -399,6 +412,7 @@ def build_report(raw: t.Mapping[str, t.Any], advisory_lock_id: int) -> dict[str,
         "consistent": consistent,
         "instances": instances,
         "db_version": raw.get("db_version"),
+        "schema_version": None if raw.get("schema_version") is None else int(raw["schema_version"]),
     }
 
 

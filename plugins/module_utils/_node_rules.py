@@ -322,6 +322,22 @@ def config_format(version: t.Any, requested: t.Any = "auto") -> str:
     return "toml" if match and int(match.group(1)) >= 2 else "env"
 
 
+LOCKS_BY_MODE = {"advisorylock": ("advisory",), "lease": ("lease",), "dual": ("lease", "advisory"), "none": ()}
+
+
+def locks_taken(version: t.Any, requested_format: t.Any = "auto", locking_mode: t.Any = "dual") -> tuple[str, ...]:
+    """The locks a node of ``version`` with these settings takes before it boots, and so the only ones it obeys.
+
+    2.x knows only the lease (core/services/pg/locked_db.go @v2.29.0 has one case, "lease"); so does a 1.x node
+    configured by TOML (no locking mode there). A 1.x node configured by environment follows DATABASE_LOCKING_MODE
+    (locked_db.go @v1.11.0): advisorylock only the advisory lock, lease only the lease, dual both. Modes that share no
+    lock do not see each other: the node started second finds its lock free and boots beside the first.
+    """
+    if config_format(version, requested_format) == "toml":
+        return ("lease",)
+    return LOCKS_BY_MODE.get(str(locking_mode), ())
+
+
 def parse_duration(value: t.Any, name: str) -> float:
     """A duration setting as the node reads it, in seconds; RuleError (naming ``name`` and the fix) when the node would not.
 

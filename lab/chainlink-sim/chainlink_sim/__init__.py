@@ -15,6 +15,9 @@ Tables it writes (besides ``lease_lock``, created on the first lease attempt exa
 ``node_versions``
     ``version text PRIMARY KEY, created_at timestamp NOT NULL`` with a unique index on ``(version IS NOT NULL)``
     (one row). Checked after the lock is taken; a node older than the recorded version refuses to boot.
+``goose_migrations``
+    ``id serial, version_id bigint, is_applied boolean, tstamp timestamp``: one row per applied migration (version 0
+    on creation); ``max(version_id)`` grows with the version and is written before ``node_versions``.
 ``users``
     ``email text PRIMARY KEY, hashed_password text, role text, created_at timestamptz``; seeded from ``-a`` once.
 ``sim_job_runs`` (the work queue; created by the booting node, or by a test beforehand)
@@ -34,6 +37,9 @@ Fault knobs (all off by default):
 ``SIM_CRASH_AT_BOOT``
     ``1``/``true``: exit 2 right after taking the lock, before "booted", releasing nothing (a hard crash);
     ``once``: only the first time in a container, so that the run Docker restarts boots under a new app ID.
+``SIM_MIGRATE_FAIL_AT``
+    a migration's ``version_id``: it fails on every run (exit 1), the pending ones before it are applied, and
+    ``node_versions`` stays at the old version.
 ``SIM_REFUSE_START``
     ``1``/``true``: print a message and exit 1 at once, before reading any config or touching the database.
 ``SIM_LISTEN_IP``

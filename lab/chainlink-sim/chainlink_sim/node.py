@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import signal
 import ssl
@@ -55,6 +56,13 @@ JOB_RUNS_SQL = """CREATE TABLE IF NOT EXISTS sim_job_runs (
     completed_by uuid,
     completed_at timestamptz
 )"""
+# goose's version table (pressly/goose, table name set by the node): version 0 is recorded when it is created
+GOOSE_SQL = (
+    "CREATE TABLE IF NOT EXISTS goose_migrations (id serial PRIMARY KEY, version_id bigint NOT NULL, is_applied boolean NOT NULL,"
+    " tstamp timestamp NULL DEFAULT now())",
+    "INSERT INTO goose_migrations (version_id, is_applied) SELECT 0, true WHERE NOT EXISTS (SELECT 1 FROM goose_migrations)",
+)
+GOOSE_RECORD_SQL = "INSERT INTO goose_migrations (version_id, is_applied) SELECT v, true FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS v"
 # Claim and complete in one transaction: a crash rolls the claim back, so no row is ever left half-done.
 WORK_SQL = """WITH picked AS (
     SELECT id FROM sim_job_runs WHERE completed_at IS NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED
@@ -77,6 +85,58 @@ def crash_now(env: t.Mapping[str, str]) -> bool:
         CRASHED_ONCE.write_text("crashed\n")
         return True
     return env_flag(env, "SIM_CRASH_AT_BOOT")
+
+
+def env_count(env: t.Mapping[str, str], name: str) -> int | None:
+    """A ``SIM_*`` knob that counts (0 or more); unset or empty: None."""
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ConfigError(f"invalid value for {name}: {value!r} (give a count, e.g. 2)")
+    return int(value)
+
+
+class StartUpHealth:
+    """``services.StartUpHealthReport`` (v2.16.0+): while the version check and the migrations run, a bare server on
+    ``:<HTTPPort>`` (every address: ``WebServer.ListenIP`` is not used) answers ``/health`` 204 and every other path
+    503, then stops before the real web server starts (core/services/health.go).
+    """
+
+    def __init__(self, port: int, logger: Logger) -> None:
+        self.log = logger
+        self.server: http.server.ThreadingHTTPServer | None = None
+        logger.info("Starting StartUpHealthReport", "services/health.go:52")
+        try:
+            self.server = http.server.ThreadingHTTPServer(("0.0.0.0", port), _StartUpHandler)  # noqa: S104 - as the node binds
+        except OSError as exc:
+            logger.error(f"StartUpHealthReport server error: listen tcp :{port}: bind: {_go_errno_text(exc)}", "services/health.go:54")
+            return
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="startup-health", daemon=True).start()
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+        self.log.info("StartUpHealthReport shutdown complete", "services/health.go:46")
+
+
+class _StartUpHandler(http.server.BaseHTTPRequestHandler):
+    server_version = "chainlink-sim"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002 - signature of the base class
+        return
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        status = 204 if self.path.split("?", 1)[0] == "/health" else 503
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_HEAD = do_GET  # noqa: N815 - http.server naming
 
 
 class BootError(Exception):
@@ -320,12 +380,7 @@ class Node:
             os._exit(2)
         try:
             self.app_conn = self.pool_conn()
-            self.check_version()
-            delay = env_seconds(self.env, "SIM_BOOT_DELAY")
-            if delay and self.stop.wait(delay):
-                raise BootError("fatal error instantiating application: initializeORM#Migrate: context canceled")
-            if self.cfg.migrate_database:
-                self.migrate()
+            self.handle_node_versioning()
             self.authenticate_keystore()
             self.ensure_api_user()
         except psycopg2.Error as exc:
@@ -334,6 +389,23 @@ class Node:
             raise BootError(str(exc)) from exc
         self.worker = JobWorker(self)
         self.worker.start()
+
+    def handle_node_versioning(self) -> None:
+        """``handleNodeVersioning``: the version check, the migrations, then the version row (core/cmd/shell.go).
+
+        From v2.16.0 the start-up health server answers on the HTTP port meanwhile (``StartUpHealthReport``).
+        """
+        health = StartUpHealth(self.cfg.http_port, self.root_log) if self.behaviour.startup_health_server and self.cfg.http_port else None
+        try:
+            self.check_version()
+            delay = env_seconds(self.env, "SIM_BOOT_DELAY")
+            if delay and self.stop.wait(delay):
+                raise BootError("fatal error instantiating application: initializeORM#Migrate: context canceled")
+            if self.cfg.migrate_database:
+                self.migrate()
+        finally:
+            if health is not None:
+                health.close()
 
     def check_version(self) -> None:
         """``versioning.CheckVersion``: refuse (after the lock is ours) to run on a database a newer node migrated."""
@@ -362,12 +434,41 @@ class Node:
             )
 
     def migrate(self) -> None:
+        """``migrate.Migrate`` then ``UpsertNodeVersion``: goose applies each pending migration in its own transaction
+        (recorded in ``goose_migrations``), and only then is the version row written. So a version that fails part-way
+        leaves ``node_versions`` at the old version over a schema that moved (``SIM_MIGRATE_FAIL_AT``).
+        """
         if self.app_conn is None:
             return
+        # a broken migration: the same one fails on every run (a restart loop never gets past it)
+        broken = env_count(self.env, "SIM_MIGRATE_FAIL_AT")
         with self.app_conn.cursor() as cur:
             cur.execute("BEGIN")
-            for stmt in (*NODE_VERSIONS_SQL, USERS_SQL, KEY_RINGS_SQL, JOB_RUNS_SQL):
+            for stmt in GOOSE_SQL:
                 cur.execute(stmt)
+            cur.execute("SELECT coalesce(max(version_id), 0) FROM goose_migrations")
+            row = cur.fetchone()
+            cur.execute("COMMIT")
+            applied = int(row[0]) if row else 0
+            target = self.behaviour.migration_count
+            if broken is not None and applied < broken <= target:
+                target = broken - 1
+            if target > applied:
+                # the migrations before a broken one are all applied (goose commits each in its own transaction; one
+                # transaction for the run of them leaves the same state and keeps a fresh boot fast)
+                cur.execute("BEGIN")
+                for stmt in (*NODE_VERSIONS_SQL, USERS_SQL, KEY_RINGS_SQL, JOB_RUNS_SQL):
+                    cur.execute(stmt)
+                cur.execute(GOOSE_RECORD_SQL, {"first": applied + 1, "last": target})
+                cur.execute("COMMIT")
+            if broken is not None and applied < broken <= self.behaviour.migration_count:
+                raise BootError(
+                    f"fatal error instantiating application: initializeORM#Migrate: ERROR {broken:04d}_sim.sql:"
+                    " failed to run SQL migration: SIM_MIGRATE_FAIL_AT: this migration fails on purpose"
+                )
+            cur.execute("BEGIN")
+            for stmt in (*NODE_VERSIONS_SQL, USERS_SQL, KEY_RINGS_SQL, JOB_RUNS_SQL):
+                cur.execute(stmt)  # idempotent: a database a version before goose left (the lab's older volumes)
             cur.execute(UPSERT_NODE_VERSION_SQL, {"v": str(self.behaviour.version)})
             cur.execute("COMMIT")
 

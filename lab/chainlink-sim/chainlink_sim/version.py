@@ -104,6 +104,20 @@ class Behaviour:
         return self.version.at_least(2, 16)
 
     @property
+    def startup_health_server(self) -> bool:
+        # handleNodeVersioning's StartUpHealthReport (core/services/health.go): from v2.16.0, absent in v2.14.0.
+        return self.version.at_least(2, 16)
+
+    @property
+    def migration_count(self) -> int:
+        """How many goose migrations this version ships: the double's stand-in for ``max(version_id)``.
+
+        Grows with the version as the real numbering does (every release adds migrations, none is ever removed):
+        ten per minor release, none per patch (1.11.0: 1110, 2.28.0: 2280, 2.29.0: 2290).
+        """
+        return (self.version.major * 100 + self.version.minor) * 10
+
+    @property
     def symmetric_jitter(self) -> bool:
         # 1.x utils.WithJitter adds 0..+10 %; 2.x (chainlink-common JitterPct(0.1)) gives -10..+10 %.
         return not self.is_v1

@@ -79,8 +79,11 @@ def lease_holder(conn: t.Any) -> str | None:
     return str(row[0]) if row and row[0] else None
 
 
-def check_jobs(connect: t.Callable[[], t.Any], ids: list[int], reports: list[dict[str, t.Any]], timeout: float = 30) -> dict[str, int]:
-    """Raise AssertionError unless every job was completed once, by the lock holder of that moment."""
+def check_jobs(
+    connect: t.Callable[[], t.Any], ids: list[int], reports: list[dict[str, t.Any]], timeout: float = 30, require_all: bool = True
+) -> dict[str, int]:
+    """Raise AssertionError unless every job was completed once, by the lock holder of that moment (require_all false:
+    jobs may be left pending, as when a pair ends with no active instance; those completed are checked the same way)."""
     if not ids:
         raise AssertionError("the producer inserted no job")
     conn = connect()
@@ -91,7 +94,7 @@ def check_jobs(connect: t.Callable[[], t.Any], ids: list[int], reports: list[dic
             while True:
                 cur.execute("SELECT count(*) FROM sim_job_runs WHERE id = ANY(%s) AND completed_at IS NULL", (ids,))
                 pending = int(cur.fetchone()[0])
-                if pending == 0 or time.monotonic() > deadline:
+                if pending == 0 or time.monotonic() > deadline or not require_all:
                     break
                 time.sleep(0.2)
             cur.execute(
@@ -101,9 +104,10 @@ def check_jobs(connect: t.Callable[[], t.Any], ids: list[int], reports: list[dic
         final_holder = lease_holder(conn)
     finally:
         conn.close()
-    if pending:
+    if pending and require_all:
         raise AssertionError(f"{pending} of {len(ids)} jobs were never completed")
-    if len(rows) != len(set(ids)):
+    rows = [row for row in rows if row[3] is not None]
+    if require_all and len(rows) != len(set(ids)):
         raise AssertionError(f"{len(set(ids)) - len(rows)} jobs vanished")
     segments = [s for r in reports for s in (r.get("observer") or {}).get("timeline") or [] if s["holder"]]
     outside = 0

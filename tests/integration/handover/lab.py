@@ -8,6 +8,7 @@ every container carries ``nodeops.test=true`` and the pair label, and ``destroy(
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -251,5 +252,16 @@ class HandoverLab:
     def producer(self) -> JobProducer:
         return JobProducer(self.connect)
 
-    def check_jobs(self, ids: list[int], reports: list[dict[str, t.Any]], timeout: float = 30) -> dict[str, int]:
-        return check_jobs(self.connect, ids, reports, timeout)
+    def check_jobs(self, ids: list[int], reports: list[dict[str, t.Any]], timeout: float = 30, require_all: bool = True) -> dict[str, int]:
+        return check_jobs(self.connect, ids, reports, timeout, require_all)
+
+
+@contextlib.contextmanager
+def deployed_pair(pg: PostgresServer, workdir: Path, name: str, ports: tuple[int, int], version: str) -> t.Iterator[HandoverLab]:
+    """A pair of its own deployed on ``version`` for one test module, destroyed afterwards."""
+    lab = HandoverLab(pg, workdir, name=name, ports=ports)
+    try:
+        lab.deploy(version)
+        yield lab
+    finally:
+        lab.destroy()

@@ -340,6 +340,12 @@ def test_standby_connected_and_node_versions(lab: Lab) -> None:
     # A database with both tables is read in one statement: one round trip.
     assert len(result["queries"]) == 1
     assert result["queries"][0].startswith("SELECT json_build_object(")
+    # No goose_migrations: no schema version, and still one statement; then max(version_id) once it exists
+    assert result["schema_version"] is None
+    lab.sql("CREATE TABLE goose_migrations (id serial PRIMARY KEY, version_id bigint NOT NULL, is_applied boolean NOT NULL)")
+    lab.sql("INSERT INTO goose_migrations (version_id, is_applied) VALUES (0, true), (229, true), (116, true)")
+    result = ok(lab.observe())
+    assert (result["schema_version"], len(result["queries"])) == (229, 1)
 
 
 def test_check_mode_gives_the_same_report(lab: Lab) -> None:

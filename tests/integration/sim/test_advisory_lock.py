@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from tests.integration.sim.helpers import DURATION, V1, Db
+from tests.integration.sim.helpers import DURATION, V1, V2, Db
 from tests.support.sim import SimFactory
 
 LOCK_ID = 1027321974924625846
@@ -117,3 +117,18 @@ def test_lease_mode_takes_no_advisory_lock(db: Db, sim_factory: SimFactory) -> N
     node.wait_booted()
     assert db.lease() == (node.app_id, True)
     assert db.rows(ADVISORY_ROWS, (LOCK_ID,)) == []
+
+
+def test_2x_ignores_an_advisorylock_holder_takes_the_lease_and_boots_beside_it(db: Db, sim_factory: SimFactory) -> None:
+    # The lock modes do not see each other (locked_db.go @v1.11.0: advisorylock takes only the advisory lock; @v2.29.0:
+    # only the lease): a 2.x node next to a 1.x advisorylock holder finds the lease free and boots, two active nodes.
+    old = sim_factory.start(V1, db.url, locking_mode="advisorylock")
+    old.wait_booted()
+    assert not db.has_table("lease_lock"), "advisorylock mode never touches lease_lock"
+    new = sim_factory.start(V2, db.url)
+    new.wait_booted()
+    assert old.running and new.running
+    assert db.lease() == (new.app_id, True)
+    rows = db.rows(ADVISORY_ROWS, (LOCK_ID,))
+    assert [r[4] for r in rows] == [f"Chainlink {V1} |App|{old.app_id}"]
+    assert old.count_lines("Another node has taken") == 0

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -113,3 +114,45 @@ def test_second_run_reuses_the_stored_api_user(db: Db, sim_factory: SimFactory) 
         refused.stop()
         fresh.close()
         db.server.drop_database(fresh.name)
+
+
+def test_migrations_before_the_version_row_and_a_version_that_fails_part_way(db: Db, sim_factory: SimFactory) -> None:
+    # core/cmd/shell.go @v2.29.0 handleNodeVersioning: goose migrations (one transaction each), then UpsertNodeVersion
+    boot_and_stop(sim_factory, V1, db.url)
+    assert db.one("SELECT max(version_id) FROM goose_migrations") == 1110
+    failed = sim_factory.start(V2, db.url, extra_env={"SIM_MIGRATE_FAIL_AT": "1170"})
+    assert failed.wait_exit() == 1
+    assert "initializeORM#Migrate: ERROR 1170_sim.sql: failed to run SQL migration" in failed.log_lines()[-1].text
+    assert failed.count_lines("Chainlink booted") == 0
+    # the schema moved, the version row did not: only goose_migrations tells
+    assert db.one("SELECT max(version_id) FROM goose_migrations") == 1169
+    assert db.rows("SELECT version FROM node_versions") == [(V1,)]
+    # a broken migration fails again on the next run (a restart loop does not get past it)
+    again = sim_factory.start(V2, db.url, extra_env={"SIM_MIGRATE_FAIL_AT": "1170"})
+    assert again.wait_exit() == 1
+    assert db.one("SELECT max(version_id) FROM goose_migrations") == 1169
+    boot_and_stop(sim_factory, V2, db.url)
+    assert db.one("SELECT max(version_id) FROM goose_migrations") == 2290
+    assert db.rows("SELECT version FROM node_versions") == [(V2,)]
+
+
+def test_startup_health_server_answers_on_every_address_while_migrating(db: Db, sim_factory: SimFactory) -> None:
+    # core/services/health.go StartUpHealthReport (v2.16.0+): ":<HTTPPort>", /health 204, anything else 503; it binds
+    # every address (127.0.0.2 answers too), where the real web server binds ListenIP (127.0.0.1 in the lab) only
+    node = sim_factory.start(V2, db.url, extra_env={"SIM_BOOT_DELAY": "3"})
+    node.wait_for_line(r"Starting StartUpHealthReport")
+    time.sleep(0.3)
+    assert get(f"http://127.0.0.2:{node.http_port}/health")[0] == 204
+    assert get(f"{node.base_url}/readyz")[0] == 503
+    assert node.count_lines("Chainlink booted") == 0
+    node.wait_booted()
+    node.wait_for_line(r"StartUpHealthReport shutdown complete")
+    node.wait_http()
+    assert get(f"{node.base_url}/readyz")[0] == 200
+    with pytest.raises(urllib.error.URLError):
+        get(f"http://127.0.0.2:{node.http_port}/health")
+    node.terminate()
+    assert node.wait_exit() == 0
+    older = sim_factory.start("2.14.0", db.url, extra_env={"SIM_BOOT_DELAY": "0.5"})
+    assert older.wait_exit() == 1  # refused by the version check; and before v2.16.0 there is no start-up server
+    assert older.count_lines("StartUpHealthReport") == 0

@@ -91,6 +91,16 @@ def test_version_switches(version: str, is_v1: bool, enabled_key: bool, ip_msg: 
 
 
 @pytest.mark.parametrize(
+    ("version", "startup_server", "migrations"),
+    # health.go's StartUpHealthReport: absent in v2.14.0, from v2.16.0; goose's max(version_id) grows with the version
+    [("1.11.0", False, 1110), ("2.14.0", False, 2140), ("2.16.0", True, 2160), ("2.28.0", True, 2280), ("2.29.0", True, 2290)],
+)
+def test_start_up_server_and_migrations_by_version(version: str, startup_server: bool, migrations: int) -> None:
+    b = Behaviour(Version.parse(version))
+    assert (b.startup_health_server, b.migration_count) == (startup_server, migrations)
+
+
+@pytest.mark.parametrize(
     ("older", "newer"),
     [("2.28.0", "2.29.0"), ("1.11.0", "2.0.0"), ("2.29.0-beta.1", "2.29.0"), ("2.29.0-beta.1", "2.29.0-beta.2"), ("2.29.0-1", "2.29.0-beta")],
 )

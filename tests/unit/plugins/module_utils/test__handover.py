@@ -9,7 +9,7 @@ import typing as t
 import pytest
 
 from ansible_collections.nodeops.chainlink.plugins.filter.handover_plan import handover_plan
-from ansible_collections.nodeops.chainlink.plugins.module_utils._handover import describe, plan, rescue, rescue_outcome
+from ansible_collections.nodeops.chainlink.plugins.module_utils._handover import describe, plan, rescue, rescue_outcome, schema_moved, start_rescue, two_holders
 
 
 def pair(primary: tuple[str, str | None], secondary: tuple[str, str | None], db_version: str | None = None) -> dict[str, t.Any]:
@@ -348,3 +348,147 @@ def test_rescue_outcome_says_what_was_done(case: str, restored: bool, restore_er
     assert out["summary"].startswith("takeover primary -> secondary failed (no takeover in 9 s).")
     assert words in out["summary"]
     assert out["next"]
+
+
+# -- crossing lock modes (core/services/pg/locked_db.go @v1.11.0 and @v2.29.0: modes that share no lock ignore each other)
+
+
+def held(state: dict[str, t.Any], *locks: str) -> dict[str, t.Any]:
+    return {**state, "holder_locks": list(locks)}
+
+
+def test_upgrade_of_an_advisorylock_pair_to_2x_bridges_through_dual_first() -> None:
+    state = held(pair(("active", "1.11.0"), ("waiting", "1.11.0")), "advisory")
+    result = plan(state, "upgrade", version="2.29.0", locking_mode="advisorylock")
+    assert result["error"] is None
+    steps = result["steps"]
+    assert short(steps) == [
+        "restart secondary@1.11.0",
+        "primary->secondary",
+        "start primary@1.11.0",
+        "start primary@2.29.0",
+        "secondary->primary",
+        "start secondary@2.29.0",
+    ]
+    # the bridge's starts run in dual (both locks) on the running version; the target's as the inventory says
+    assert [s.get("locking_mode") for s in steps if s["action"] == "start"] == ["dual", "dual", None, None]
+    assert [s["phase"] for s in steps[:3]] == ["bridge_start_standby", "bridge_takeover", "bridge_restart_old"]
+    lines = describe(steps, state["instances"])
+    assert "on 1.11.0 in dual mode" in lines[0] and "bridge to dual" in lines[0]
+
+
+def test_reconfigure_advisorylock_to_lease_on_1x_bridges_too() -> None:
+    state = held(pair(("active", "1.11.0"), ("waiting", "1.11.0")), "advisory")
+    state["instances"]["primary"]["changes"] = ["DATABASE_LOCKING_MODE"]
+    state["instances"]["secondary"]["changes"] = ["DATABASE_LOCKING_MODE"]
+    steps = plan(state, "reconfigure", locking_mode="lease")["steps"]
+    assert short(steps)[:3] == ["restart secondary@1.11.0", "primary->secondary", "start primary@1.11.0"]
+    assert short(steps)[3:] == ["restart primary@1.11.0", "secondary->primary", "start secondary@1.11.0"]
+    assert [s.get("locking_mode") for s in steps if s["action"] == "start"] == ["dual", "dual", None, None]
+
+
+@pytest.mark.parametrize(
+    ("holder_locks", "mode", "version"),
+    [
+        (["lease", "advisory"], "dual", "2.29.0"),  # dual holds the lease the 2.x node waits for
+        (["advisory"], "dual", "1.11.0"),  # a dual standby waits for the advisory lock
+        (["advisory"], "advisorylock", "1.11.0"),
+        (["lease"], "dual", "2.29.0"),
+        ([], "advisorylock", "2.29.0"),  # no holder read: nothing to compare (the restore/refusal rules apply)
+    ],
+)
+def test_no_bridge_where_the_new_node_shares_a_lock_with_the_active_one(holder_locks: list[str], mode: str, version: str) -> None:
+    state = held(pair(("active", "1.11.0"), ("waiting", "1.11.0")), *holder_locks)
+    steps = plan(state, "upgrade", version=version, locking_mode=mode)["steps"]
+    assert not any(s["phase"].startswith("bridge_") for s in steps)
+
+
+@pytest.mark.parametrize(
+    ("state", "action", "options", "words"),
+    [
+        # a switchover keeps the settings; the inventory's change is reconfigure's
+        (held(pair(("active", "1.11.0"), ("stopped", "1.11.0")), "advisory"), "switchover", {"locking_mode": "lease"}, "run reconfigure.yml"),
+        # 1.0.x has no lease, so no dual
+        (held(pair(("active", "1.0.0"), ("waiting", "1.0.0")), "advisory"), "upgrade", {"version": "2.29.0", "locking_mode": "advisorylock"}, "from 1.1.0"),
+        # TOML on both sides (1.x TOML has no locking mode): the lease, shared, so nothing to bridge
+        (
+            held(pair(("active", "1.11.0"), ("waiting", "1.11.0")), "lease"),
+            "upgrade",
+            {"version": "1.12.0", "locking_mode": "advisorylock", "requested_format": "toml"},
+            None,
+        ),
+    ],
+)
+def test_crossing_without_a_bridge_is_refused_before_any_change(state: dict[str, t.Any], action: str, options: dict[str, t.Any], words: str | None) -> None:
+    result = plan(state, action, **options)
+    if words is None:  # TOML on both sides: the lease, shared, no crossing
+        assert result["error"] is None
+        return
+    assert result["steps"] == []
+    assert "two active nodes" in result["error"] and words in result["error"] and "Nothing was changed" in result["error"]
+
+
+def test_a_lease_only_active_crossing_to_env_advisorylock_bridges_where_dual_exists() -> None:
+    state = held(pair(("active", "1.11.0"), ("waiting", "1.11.0")), "lease")
+    state["instances"]["secondary"]["changes"] = ["x"]
+    result = plan(state, "reconfigure", locking_mode="advisorylock", requested_format="env")
+    # the active one holds the lease only (it runs TOML); an env advisorylock standby would ignore it. dual on 1.11.0 with
+    # env config would be the bridge, and the requested format is env, so the bridge is planned
+    assert result["error"] is None and result["steps"][0]["locking_mode"] == "dual"
+    result = plan(state, "reconfigure", locking_mode="advisorylock", requested_format="toml")
+    assert result["error"] is None and "locking_mode" not in result["steps"][0]  # TOML takes the lease: no crossing
+
+
+# -- two holders and partial migrations
+
+
+def split(lease_id: str, advisory_id: str) -> dict[str, t.Any]:
+    """lock_info's view of a lease and an advisory lock held by two sessions."""
+    return {
+        "consistent": False,
+        "holder_app_id": lease_id,
+        "lease": {"valid": True, "client_id": lease_id},
+        "advisory": {"held": True, "app_id": advisory_id},
+        "instances": [{"app_id": lease_id[:20]}, {"app_id": advisory_id[:20]}],
+    }
+
+
+def test_two_holders_is_a_lease_and_an_advisory_lock_held_by_two_sessions() -> None:
+    assert two_holders(split("b" * 36, "a" * 36)) == ("b" * 36, "a" * 36)
+    assert two_holders(held_by("a" * 36)) is None
+    assert two_holders({**split("b" * 36, "a" * 36), "lease": {"valid": False, "client_id": "b" * 36}}) is None
+    assert two_holders(None) is None
+
+
+def test_a_failed_start_beside_a_holder_of_the_other_lock_is_stopped_and_named() -> None:
+    # the reported bug: a 2.x standby took the lease and booted beside the 1.x advisorylock holder
+    decision = start_rescue(split("b" * 36, "a" * 36), None, "a" * 36)
+    assert decision["case"] == "two_holders" and decision["stop"] is True
+    assert start_rescue(held_by("a" * 36), "b" * 36, "a" * 36) == {"case": "other_holds", "stop": True}
+    assert start_rescue(held_by("c" * 36), "b" * 36, "a" * 36) == {"case": "other_gone", "stop": False}
+    assert start_rescue({"msg": "timeout"}, "b" * 36, "a" * 36) == {"case": "unknown", "stop": False}
+    # neither holder can be told to be ours: not stopped, the summary says so
+    assert start_rescue(split("c" * 36, "d" * 36), None, "a" * 36)["stop"] is False
+
+
+def test_rescue_with_two_holders_stops_the_new_one_and_starts_nothing() -> None:
+    decision = rescue(observed("stopped", "active"), "primary", "secondary", V0, split("b" * 36, "c" * 36))
+    assert decision == {"case": "two_holders", "stop_to": True, "start_from": False, "prove_from": None}
+
+
+@pytest.mark.parametrize(("before", "after", "moved"), [(111, 116, True), (111, 111, False), (None, 116, False), (111, None, False), ("x", 1, False)])
+def test_schema_moved(before: t.Any, after: t.Any, moved: bool) -> None:
+    assert schema_moved(before, after) is moved
+
+
+def test_rescue_after_a_partial_migration_never_restarts_the_old_version() -> None:
+    state = observed("stopped", "unknown", app_ids=("a" * 36, None))
+    state["schema_version"] = 116  # node_versions still names the old version
+    decision = rescue(state, "primary", "secondary", V0, LOCK_FREE, schema_before=111)
+    assert (decision["case"], decision["stop_to"], decision["start_from"]) == ("schema_moved", True, False)
+    # a schema that did not move: rolled back as before
+    state["schema_version"] = 111
+    assert rescue(state, "primary", "secondary", V0, LOCK_FREE, schema_before=111)["case"] == "from_returns"
+    words = rescue_outcome(decision, NAMES, "boot failed", False, db_version=V0, frm_version=V0)
+    assert "CRITICAL" in words["summary"] and "was NOT started" in words["summary"] and "Never start primary" in words["next"]
+    assert "restore the database backup" in words["next"]

@@ -162,7 +162,8 @@ def test_lock_statement_lease_only() -> None:
     assert statement.startswith("SELECT json_build_object('db_now', c.at, 'lease_table_exists', to_regclass(%(lease_table)s) IS NOT NULL,")
     assert f"'lease', {LEASE_ROW}," in statement
     assert statement.endswith(
-        " 'db_version', NULL::text) AS report FROM pg_database d CROSS JOIN (SELECT clock_timestamp() AS at OFFSET 0) c WHERE d.datname = current_database()"
+        " 'db_version', NULL::text, 'schema_version', NULL::bigint) AS report FROM pg_database d"
+        " CROSS JOIN (SELECT clock_timestamp() AS at OFFSET 0) c WHERE d.datname = current_database()"
     )
     # what lock_info alone asks for is left out
     assert "login_role" not in statement and "node_versions" not in statement and "db_clock" not in statement and "expires_epoch" not in statement
@@ -193,6 +194,10 @@ def test_lock_statement_everything_lock_info_reads() -> None:
     for key in ("lease_table_readable", "versions_table_exists", "versions_table_readable", "read_all_stats", "login_role"):
         assert f"'{key}', " in statement
     assert "'db_version', (SELECT version::text FROM \"node_versions\" ORDER BY created_at DESC LIMIT 1)" in statement
+    # goose's table is read only when it exists and may be read (a plain SELECT would fail the statement without it)
+    assert "to_regclass(%(goose_table)s) IS NOT NULL AND has_table_privilege(to_regclass(%(goose_table)s)::oid, 'SELECT')" in statement
+    assert _arguments["goose_table"] == "goose_migrations"
+    assert _arguments["goose_query"] == 'SELECT max(version_id) AS m FROM "goose_migrations"'
 
 
 def test_lock_statement_epochs_for_the_observer() -> None:
@@ -310,6 +315,11 @@ def raw(
 
 def lease(client_id: str = APP, remaining: float = 8.5) -> dict[str, t.Any]:
     return {"client_id": client_id, "expires_at": "2025-11-27T05:31:08.5+00:00", "remaining_seconds": remaining, "valid": remaining >= 0}
+
+
+def test_report_schema_version_is_an_integer_or_null() -> None:
+    assert _lock.build_report(raw(), 1)["schema_version"] is None
+    assert _lock.build_report({**raw(), "schema_version": 229}, 1)["schema_version"] == 229
 
 
 def test_report_held_with_standby() -> None:
