@@ -23,6 +23,7 @@ import uuid
 
 DEFAULT_LEASE_TABLE = "lease_lock"
 VERSIONS_TABLE = "node_versions"
+SCHEMA_TABLE = "goose_migrations"  # the node's migrations (goose): max(version_id) is the schema version
 DEFAULT_ADVISORY_LOCK_ID = 1027321974924625846
 APPLICATION_NAME_PREFIX = "Chainlink "
 APPLICATION_NAME_MAX = 63  # PostgreSQL's NAMEDATALEN - 1; the node cuts its name to this length itself
@@ -107,7 +108,8 @@ def lock_statement(
     backend_start) and ``db_version``. What else it reads:
 
     - lease: read the lease row (only once the table exists, else ``lease`` is null);
-    - versions: read the newest node_versions row (only once that table exists and is readable, else ``db_version`` is null);
+    - versions: read the newest node_versions row (only once that table exists and is readable, else ``db_version`` is null)
+      and ``schema_version``, max(version_id) of goose_migrations (null while that table is absent or not readable);
     - access: what the login may see (``lease_table_readable``, ``versions_table_exists``, ``versions_table_readable``,
       ``read_all_stats``, ``login_role``);
     - epochs: ``db_clock``, the database clock (clock_timestamp()) in epoch seconds, and the lease row's ``expires_epoch``.
@@ -125,8 +127,16 @@ def lock_statement(
             f" FROM {table_sql} ORDER BY expires_at DESC LIMIT 1)"
         )
     versions_sql = "NULL::text"
+    schema_sql = "NULL::bigint"
     if versions:
         versions_sql = f"(SELECT version::text FROM {quote_identifier(VERSIONS_TABLE)} ORDER BY created_at DESC LIMIT 1)"
+        # query_to_xml runs the inner statement only when the CASE takes that branch: an absent or unreadable table
+        # gives null instead of failing the whole statement
+        schema_sql = (
+            "(CASE WHEN has_table_privilege(to_regclass(%(schema_table)s)::oid, 'SELECT') THEN"
+            f" (xpath('/row/v/text()', query_to_xml('SELECT max(version_id) AS v FROM {quote_identifier(SCHEMA_TABLE)}', false, true, '')))[1]::text::bigint"
+            " END)"
+        )
     clock_sql = " 'db_clock', extract(epoch FROM clock_timestamp())::float8," if epochs else ""
     access_sql = ""
     if access:
@@ -152,11 +162,12 @@ def lock_statement(
         " 'sessions', (SELECT coalesce(json_agg(json_build_object('pid', a.pid, 'application_name', a.application_name,"
         " 'client_addr', host(a.client_addr), 'backend_start', a.backend_start) ORDER BY a.pid), '[]'::json)"
         " FROM pg_stat_activity a WHERE a.datid = d.oid AND a.application_name LIKE 'Chainlink %%'),"
-        f" 'db_version', {versions_sql}"
+        f" 'db_version', {versions_sql},"
+        f" 'schema_version', {schema_sql}"
         ") AS report FROM pg_database d WHERE d.datname = current_database()"
     )
     # Validated identifiers, so the unquoted dotted form is the same name the statement quotes.
-    arguments = {"lease_table": ".".join(parts), "versions_table": VERSIONS_TABLE, "classid": classid, "objid": objid}
+    arguments = {"lease_table": ".".join(parts), "versions_table": VERSIONS_TABLE, "schema_table": SCHEMA_TABLE, "classid": classid, "objid": objid}
     return statement, arguments
 
 
@@ -324,7 +335,7 @@ def build_report(raw: t.Mapping[str, t.Any], advisory_lock_id: int) -> dict[str,
 
     raw keys: db_now, lease_table_exists, lease ({client_id, expires_at, remaining_seconds, valid} or None),
     sessions (list of {pid, application_name, client_addr, backend_start}), advisory ({pid, application_name} or None),
-    db_version.
+    db_version, schema_version.
     """
     table_exists = bool(raw.get("lease_table_exists"))
     row = raw.get("lease") or None
@@ -394,6 +405,7 @@ def build_report(raw: t.Mapping[str, t.Any], advisory_lock_id: int) -> dict[str,
         "consistent": consistent,
         "instances": instances,
         "db_version": raw.get("db_version"),
+        "schema_version": raw.get("schema_version"),
     }
 
 

@@ -320,6 +320,13 @@ db_version:
   returned: success
   type: str
   sample: 2.29.0
+schema_version:
+  description:
+    - The node's database schema version, max(C(version_id)) of C(goose_migrations) (the node's migrations), or V(null)
+      when that table does not exist or the login may not read it.
+  returned: success
+  type: int
+  sample: 250
 wait_for:
   description: The condition waited for, or V(null) without O(wait_for).
   returned: success

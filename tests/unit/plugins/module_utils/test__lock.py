@@ -161,10 +161,17 @@ def test_lock_statement_lease_only() -> None:
     statement, arguments = _lock.lock_statement("lease_lock", _lock.DEFAULT_ADVISORY_LOCK_ID)
     assert statement.startswith("SELECT json_build_object('db_now', now(), 'lease_table_exists', to_regclass(%(lease_table)s) IS NOT NULL,")
     assert f"'lease', {LEASE_ROW}," in statement
-    assert statement.endswith(" 'db_version', NULL::text) AS report FROM pg_database d WHERE d.datname = current_database()")
+    assert statement.endswith(" 'db_version', NULL::text, 'schema_version', NULL::bigint) AS report FROM pg_database d WHERE d.datname = current_database()")
     # what lock_info alone asks for is left out
     assert "login_role" not in statement and "node_versions" not in statement and "db_clock" not in statement and "expires_epoch" not in statement
-    assert arguments == {"lease_table": "lease_lock", "versions_table": "node_versions", "classid": 239192036, "objid": 2840971190}
+    assert "goose_migrations" not in statement
+    assert arguments == {
+        "lease_table": "lease_lock",
+        "versions_table": "node_versions",
+        "schema_table": "goose_migrations",
+        "classid": 239192036,
+        "objid": 2840971190,
+    }
 
 
 def test_lock_statement_advisory_key_is_a_bound_argument() -> None:
@@ -191,6 +198,11 @@ def test_lock_statement_everything_lock_info_reads() -> None:
     for key in ("lease_table_readable", "versions_table_exists", "versions_table_readable", "read_all_stats", "login_role"):
         assert f"'{key}', " in statement
     assert "'db_version', (SELECT version::text FROM \"node_versions\" ORDER BY created_at DESC LIMIT 1)" in statement
+    # the schema version reads goose_migrations only when it exists and may be read, else null (no failing statement)
+    assert (
+        "'schema_version', (CASE WHEN has_table_privilege(to_regclass(%(schema_table)s)::oid, 'SELECT') THEN"
+        " (xpath('/row/v/text()', query_to_xml('SELECT max(version_id) AS v FROM \"goose_migrations\"', false, true, '')))[1]::text::bigint END)"
+    ) in statement
 
 
 def test_lock_statement_epochs_for_the_observer() -> None:
