@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The pair exporter (playbooks/monitor.yml) scraped by Debian's real Prometheus, on one deploy shared by every step.
 
-The exporter serves four pairs: a deployed chainlink-sim pair; a database on a PostgreSQL of its own (with a
-goose_migrations table) that the test stops and starts; a database whose lease_lock is nonsense; and an address where
-nothing listens. Prometheus (its own port and data directory, started and ended by PID here) reads the target from the
+The exporter serves four pairs: a deployed chainlink-sim pair; a database with node_versions and goose_migrations
+tables that the test takes away (its sessions ended, new ones refused) and gives back; a database whose lease_lock is
+nonsense; and an address where nothing listens. Prometheus (its own port and data directory, started and ended by PID here) reads the target from the
 file_sd file and the rules from monitor.yml's rules file, with the standby alert's `for` shortened.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import yaml  # type: ignore[import-untyped]  # no stubs in the venv
 
-from tests.integration.handover.lab import HandoverLab, start_lab_postgres
+from tests.integration.handover.lab import HandoverLab
 from tests.support.postgres import PostgresServer, free_port
 from tests.support.waiting import wait_until
 
@@ -85,8 +85,8 @@ class Prometheus:
 
 
 class Monitored:
-    def __init__(self, lab: HandoverLab, down: PostgresServer, prometheus: Prometheus, run: subprocess.CompletedProcess[str], rules_dir: Path) -> None:
-        self.lab, self.down, self.prometheus, self.run, self.rules_dir = lab, down, prometheus, run, rules_dir
+    def __init__(self, lab: HandoverLab, prometheus: Prometheus, run: subprocess.CompletedProcess[str], rules_dir: Path, timings: dict[str, float]) -> None:
+        self.lab, self.prometheus, self.run, self.rules_dir, self.timings = lab, prometheus, run, rules_dir, timings
 
     def wait_value(self, expr: str, wanted: float, timeout: float = 30) -> None:
         wait_until(lambda: self.prometheus.value(expr) == wanted, timeout, f"{expr} == {wanted} (last {self.prometheus.value(expr)})", interval=0.5)
@@ -101,25 +101,28 @@ def monitored(handover_pg: PostgresServer, tmp_path_factory: pytest.TempPathFact
     if shutil.which("prometheus") is None:
         pytest.fail("prometheus is missing: ./nodeops bootstrap installs it (Debian package prometheus)")
     workdir = tmp_path_factory.mktemp("monitor")
-    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
     # the node's default lease (10 s, refresh 1 s): the switchover must pass without a no-holder alert at it
     lab = HandoverLab(handover_pg, workdir, name=PAIR, ports=(16870, 16871), lease="10s", refresh="1s")
-    down = start_lab_postgres(range(16980 + 5 * worker, 16985 + 5 * worker), "nodeops-montest-pg")
     prometheus = None
+    timings: dict[str, float] = {}
     try:
+        began = time.monotonic()
         lab.deploy("2.29.0")
-        down.execute("CREATE DATABASE mon_down")
-        down_conn = down.connect("mon_down")
-        with down_conn.cursor() as cur:
-            cur.execute("CREATE TABLE goose_migrations (id serial PRIMARY KEY, version_id bigint NOT NULL, is_applied boolean NOT NULL)")
-            cur.execute("INSERT INTO goose_migrations (version_id, is_applied) VALUES (0, true), (%s, true), (20230101, true)", (SCHEMA_VERSION,))
-        down_conn.close()
-        handover_pg.execute("DROP DATABASE IF EXISTS mon_garbage")
-        handover_pg.execute("CREATE DATABASE mon_garbage")
-        garbage = handover_pg.connect("mon_garbage")
-        with garbage.cursor() as cur:
-            cur.execute("CREATE TABLE lease_lock (nonsense int)")  # a lease table without the node's columns
-        garbage.close()
+        timings["deploy"] = time.monotonic() - began
+        for db, tables in (
+            # a node's database after its migrations (the double creates no goose_migrations)
+            ("mon_down", [
+                "CREATE TABLE node_versions (version text PRIMARY KEY, created_at timestamp NOT NULL)",
+                "INSERT INTO node_versions VALUES ('2.29.0', now())",
+                "CREATE TABLE goose_migrations (id serial PRIMARY KEY, version_id bigint NOT NULL, is_applied boolean NOT NULL)",
+                f"INSERT INTO goose_migrations (version_id, is_applied) VALUES (0, true), ({SCHEMA_VERSION}, true), (20230101, true)",
+            ]),
+            ("mon_garbage", ["CREATE TABLE lease_lock (nonsense int)"]),  # a lease table without the node's columns
+        ):  # fmt: skip
+            handover_pg.execute(f"DROP DATABASE IF EXISTS {db}")
+            handover_pg.execute(f"CREATE DATABASE {db}")
+            for statement in tables:
+                handover_pg.execute(statement, db)
 
         rules_dir, test_rules = workdir / "rules", workdir / "test-rules"
         rules_dir.mkdir()
@@ -127,7 +130,7 @@ def monitored(handover_pg: PostgresServer, tmp_path_factory: pytest.TempPathFact
         file_sd = workdir / "targets.json"
         data = lab.inventory_data("2.29.0")
         pairs = data["all"]["children"]["chainlink_pairs"]["hosts"]
-        pairs[DOWN] = {"chainlink_database_url": down.url("mon_down", sslmode="disable"), "chainlink_instances": _instances(16872)}
+        pairs[DOWN] = {"chainlink_database_url": lab.url().replace(lab.db, "mon_down"), "chainlink_instances": _instances(16872)}
         pairs[GARBAGE] = {"chainlink_database_url": lab.url().replace(lab.db, "mon_garbage"), "chainlink_instances": _instances(16874)}
         pairs[NOWHERE] = {"chainlink_database_url": f"postgresql://nobody:x@127.0.0.1:{free_port()}/none", "chainlink_instances": _instances(16876)}
         data["all"]["vars"].update(
@@ -144,7 +147,9 @@ def monitored(handover_pg: PostgresServer, tmp_path_factory: pytest.TempPathFact
             }
         )
         lab.inventory.write_text(yaml.safe_dump(data))
+        began = time.monotonic()
         run = lab.playbook("monitor.yml")
+        timings["monitor.yml"] = time.monotonic() - began
         assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
         # the test's Prometheus reads the collection's rules with the standby alert's 5 minutes shortened
         rules = yaml.safe_load((rules_dir / "chainlink_pair_alerts.yml").read_text())
@@ -153,13 +158,15 @@ def monitored(handover_pg: PostgresServer, tmp_path_factory: pytest.TempPathFact
                 rule["for"] = "3s"
         (test_rules / "pairs.yml").write_text(yaml.safe_dump(rules))
         prometheus = Prometheus(workdir, file_sd, test_rules)
-        yield Monitored(lab, down, prometheus, run, rules_dir)
+        yield Monitored(lab, prometheus, run, rules_dir, timings)
     finally:
         if prometheus is not None:
             prometheus.stop()
         subprocess.run(["docker", "rm", "-f", f"{PAIR}-monitor"], capture_output=True, check=False)
-        down.stop()
+        for db in ("mon_down", "mon_garbage"):
+            handover_pg.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
         lab.destroy()
+        print(f"monitor test timings: {timings}")
 
 
 def test_series_right_after_deploy_and_a_hardened_exporter(monitored: Monitored) -> None:
@@ -184,6 +191,7 @@ def test_series_right_after_deploy_and_a_hardened_exporter(monitored: Monitored)
     # the sim's database has no goose_migrations: no schema version; the other database has one
     assert p.query(f'chainlink_pair_schema_version{{pair="{PAIR}"}}') == []
     m.wait_value(f'chainlink_pair_schema_version{{pair="{DOWN}"}}', SCHEMA_VERSION)
+    m.wait_value(f'chainlink_pair_database_version_info{{pair="{DOWN}",version="2.29.0"}}', 1)
     # nonsense and nowhere are down, and only they
     m.wait_value(f'chainlink_pair_database_up{{pair="{GARBAGE}"}}', 0)
     m.wait_value(f'chainlink_pair_database_up{{pair="{NOWHERE}"}}', 0)
@@ -197,7 +205,7 @@ def test_series_right_after_deploy_and_a_hardened_exporter(monitored: Monitored)
     assert host["ReadonlyRootfs"] and host["CapDrop"] == ["ALL"] and "no-new-privileges" in host["SecurityOpt"] and host["NetworkMode"] == "host"
     assert info["Config"]["User"] == f"{EXPORTER_UID}:{EXPORTER_UID}"
     exposed = json.dumps([info["Config"]["Cmd"], info["Config"]["Env"], info["Args"]]) + m.run.stdout + m.run.stderr
-    assert m.lab.pg.password not in exposed and m.down.password not in exposed
+    assert m.lab.pg.password not in exposed
     logs = subprocess.run(["docker", "logs", f"{PAIR}-monitor"], capture_output=True, text=True, check=True)
     assert m.lab.pg.password not in logs.stdout + logs.stderr
     config = Path(info["Mounts"][0]["Source"]) / "config.json"
@@ -206,16 +214,17 @@ def test_series_right_after_deploy_and_a_hardened_exporter(monitored: Monitored)
 
 def test_database_going_away_and_back(monitored: Monitored) -> None:
     m = monitored
-    subprocess.run(["docker", "stop", m.down.container], capture_output=True, check=True)
+    # the database goes away under the exporter: its session ended, new ones refused
+    m.lab.pg.execute("ALTER DATABASE mon_down ALLOW_CONNECTIONS false")
+    m.lab.pg.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'mon_down'")
     m.wait_value(f'chainlink_pair_database_up{{pair="{DOWN}"}}', 0)
     # the other pairs are still read (their last read keeps moving)
     before = m.prometheus.value(f'chainlink_pair_last_read_timestamp_seconds{{pair="{PAIR}"}}') or 0
     wait_until(
         lambda: (m.prometheus.value(f'chainlink_pair_last_read_timestamp_seconds{{pair="{PAIR}"}}') or 0) > before + 1, 20, "the deployed pair's reads to go on"
     )
-    subprocess.run(["docker", "start", m.down.container], capture_output=True, check=True)
-    m.down.wait_ready()
-    m.wait_value(f'chainlink_pair_database_up{{pair="{DOWN}"}}', 1, timeout=60)
+    m.lab.pg.execute("ALTER DATABASE mon_down ALLOW_CONNECTIONS true")
+    m.wait_value(f'chainlink_pair_database_up{{pair="{DOWN}"}}', 1)
     m.wait_value(f'chainlink_pair_schema_version{{pair="{DOWN}"}}', SCHEMA_VERSION)
     assert m.prometheus.value('up{job="chainlink-pairs"}') == 1
 
