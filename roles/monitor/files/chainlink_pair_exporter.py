@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: contributors to nodeops.chainlink
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Prometheus exporter of Chainlink pairs' failover readiness (role nodeops.chainlink.monitor).
@@ -239,9 +238,13 @@ def main(argv: list[str] | None = None) -> int:
     for pair in pairs:
         pair.thread.start()
     log(f"serving {len(pairs)} pair(s) on {args.listen}, reading every {interval:g}s")
+
     # PID 1 in a container gets no default SIGTERM handler: stop on it (docker stop) and on SIGINT
+    def on_signal(signum: int, frame: t.Any) -> None:
+        stop.set()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, on_signal)
     while not stop.wait(3600):
         pass
     for pair in pairs:
