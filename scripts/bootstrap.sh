@@ -17,6 +17,8 @@ declare -A PACKAGE_COMMANDS=(
   [shellcheck]=shellcheck
   # the SSH lab (lab/lab ssh-up): an sshd of its own on loopback addresses
   [openssh-server]=/usr/sbin/sshd
+  # promtool checks and tests the monitor's alert rules; prometheus scrapes the exporter in its integration test
+  [prometheus]=promtool
 )
 # Debian packages without a command: what a Docker host's system Python needs to run the collection's modules
 # there (docs/targets.md); the SSH lab uses this machine's /usr/bin/python3 as such a host.

@@ -23,4 +23,13 @@ run_playbook deploy -e "chainlink_version=$FROM"
 run_playbook status
 run_playbook upgrade -e "chainlink_version=$TO"
 run_playbook status
+# the pair exporter, then the demo pair's series, before the lab goes down (docs/monitoring.md)
+MONITOR_PORT="${DEMO_MONITOR_PORT:-10120}"
+run_playbook monitor -e "chainlink_monitor_port=$MONITOR_PORT"
+if [ -f playbooks/monitor.yml ]; then
+  printf '\n== the demo pair in http://127.0.0.1:%s/metrics ==\n' "$MONITOR_PORT"
+  sleep 6  # one read interval after the exporter started: every series is there
+  python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
+    "http://127.0.0.1:$MONITOR_PORT/metrics" | grep -E '^chainlink_pair_' | grep -v -E '^chainlink_pair_(reads|statements|read_duration|last_read)'
+fi
 printf '\ndemo: done\n'

@@ -348,6 +348,21 @@ def test_standby_connected_and_node_versions(lab: Lab) -> None:
     assert (result["schema_version"], len(result["queries"])) == (229, 1)
 
 
+def test_schema_version_from_goose_migrations_in_the_same_statement(lab: Lab, role: str) -> None:
+    lab.create_lease_table()
+    lab.create_node_versions(("2.29.0", "2025-06-01 00:00:00"))
+    result = ok(lab.observe())
+    assert result["schema_version"] is None and len(result["queries"]) == 1  # no goose_migrations: null, no failure
+    lab.sql("CREATE TABLE goose_migrations (id serial PRIMARY KEY, version_id bigint NOT NULL, is_applied boolean NOT NULL)")
+    lab.sql("INSERT INTO goose_migrations (version_id, is_applied) VALUES (0, true), (250, true), (195, true)")
+    result = ok(lab.observe())
+    assert result["schema_version"] == 250 and len(result["queries"]) == 1
+    # a login that may read the lock tables but not goose_migrations gets null, not an error
+    lab.sql(f"GRANT SELECT ON lease_lock, node_versions TO {role}")
+    limited = ok(lab.observe(login_user=role, login_password="observer-pw"))
+    assert limited["schema_version"] is None and limited["db_version"] == "2.29.0"
+
+
 def test_check_mode_gives_the_same_report(lab: Lab) -> None:
     app = str(uuid.uuid4())
     lab.create_lease_table()

@@ -167,6 +167,7 @@ def test_lock_statement_lease_only() -> None:
     )
     # what lock_info alone asks for is left out
     assert "login_role" not in statement and "node_versions" not in statement and "db_clock" not in statement and "expires_epoch" not in statement
+    assert "goose_migrations" not in statement
     assert arguments == {"lease_table": "lease_lock", "versions_table": "node_versions", "classid": 239192036, "objid": 2840971190}
 
 
