@@ -9,6 +9,7 @@ PY="${PYTHON_VERSION:-3.11}"
 # whose ansible-test (and so which ansible-core's sanity rules) runs: the development venv's 2.19 by default,
 # .venv-current's for the current controller stack (./nodeops sanity runs both)
 VENV="${SANITY_VENV:-$ROOT/.venv}"
+[ -x "$VENV/bin/ansible-test" ] || { echo "sanity: no ansible-test in ${VENV}: scripts/bootstrap.sh creates it (.venv-current needs a Python 3.12)" >&2; exit 1; }
 
 rm -rf "$ROOT/build/sanity"
 mkdir -p "$DEST"

@@ -119,13 +119,15 @@ def test_the_controller_is_the_current_stack(artifact: Artifact) -> None:
         assert found[name].startswith(CURRENT_STACK[name]), (name, found[name])
 
 
+# about 60 s of CPU (ansible-doc once per plugin type, ansible-lint over the collection); minutes on a busy machine
+@pytest.mark.timeout(PLAYBOOK_TIMEOUT + 60)
 def test_galaxy_importer_passes_without_a_warning(artifact: Artifact) -> None:
     """Galaxy's import check (galaxy-importer) on the built tarball: ansible-doc and ansible-lint from the current stack,
     offline and without containers (tests/galaxy-importer.cfg); any WARNING or ERROR line fails."""
     env = {**artifact.env, "GALAXY_IMPORTER_CONFIG": str(ROOT / "tests" / "galaxy-importer.cfg")}
     workdir = artifact.workdir / "galaxy-importer"  # it writes importer_result.json into its working directory
     workdir.mkdir()
-    result = run([str(BIN / "python"), "-m", "galaxy_importer.main", str(artifact.tarball)], workdir, env)
+    result = run([str(BIN / "python"), "-m", "galaxy_importer.main", str(artifact.tarball)], workdir, env, PLAYBOOK_TIMEOUT)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "Importer processing completed successfully" in result.stdout
     assert "Linting collection via ansible-lint" in result.stdout
