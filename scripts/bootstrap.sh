@@ -83,18 +83,43 @@ start_docker() {
   say "Docker engine is up (pid ${pid})"
 }
 
-create_venv() {
-  local stamp="$VENV/.requirements-dev.sha256" want
-  want="$(sha256sum "$ROOT/requirements-dev.txt" | cut -d' ' -f1)"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$VENV/bin/ansible-playbook" ]; then
-    say "virtualenv up to date: ${VENV}"
+# sync_venv VENV PYTHON REQUIREMENTS [LABEL]: VENV holds REQUIREMENTS (pinned). A stamp of the file's hash makes a
+# rerun cheap; a changed file reinstalls into the same venv.
+sync_venv() {
+  local venv="$1" python="$2" requirements="$3" label="${4:-}" want
+  local stamp
+  stamp="$venv/.$(basename "$requirements" .txt).sha256"
+  want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/ansible-playbook" ]; then
+    say "virtualenv up to date: ${venv}"
     return
   fi
-  say "creating virtualenv ${VENV}"
-  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV" || die "could not create a virtualenv with ${PYTHON}: apt-get install -y python3-venv"
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$VENV/bin/python" -m pip install -q -r "$ROOT/requirements-dev.txt"
+  say "creating virtualenv ${venv}${label}"
+  [ -x "$venv/bin/python" ] || "$python" -m venv "$venv" || die "could not create a virtualenv with ${python}: apt-get install -y python3-venv"
+  "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$venv/bin/python" -m pip install -q -r "$requirements"
   echo "$want" >"$stamp"
+}
+
+create_venv() { sync_venv "$VENV" "$PYTHON" "$ROOT/requirements-dev.txt"; }
+
+# The second controller stack (requirements-current.txt: the newest ansible on Python 3.12) in its own venv: the
+# installed-collection test, galaxy-importer and ansible-test sanity for that ansible-core use it. Python 3.12 comes
+# from PATH or pyenv (the machine image has it); without one, this stack is skipped and said so.
+CURRENT_VENV="${NODEOPS_CURRENT_VENV:-$ROOT/.venv-current}"
+CURRENT_PYTHON_VERSION=3.12
+
+create_current_venv() {
+  local python
+  python="$(command -v "python${CURRENT_PYTHON_VERSION}" || true)"
+  if [ -z "$python" ] || ! "$python" -c '' 2>/dev/null; then  # pyenv's shim answers only for its global version
+    python="$(find "${PYENV_ROOT:-$HOME/.pyenv}/versions" -maxdepth 3 -path "*/versions/${CURRENT_PYTHON_VERSION}.*/bin/python${CURRENT_PYTHON_VERSION}" 2>/dev/null | sort -V | tail -n 1)"
+  fi
+  if [ -z "$python" ]; then
+    say "WARNING: no Python ${CURRENT_PYTHON_VERSION} on PATH or under pyenv: skipping ${CURRENT_VENV} (requirements-current.txt); the current-stack checks of ./nodeops test need it"
+    return
+  fi
+  sync_venv "$CURRENT_VENV" "$python" "$ROOT/requirements-current.txt" " (Python ${CURRENT_PYTHON_VERSION})"
 }
 
 link_collection() {
@@ -106,16 +131,16 @@ link_collection() {
 
 # ansible-test sanity downloads a pip bootstrap script; offline, ../shared/tools has a stand-in.
 install_get_pip_standin() {
-  local standin="$ROOT/../shared/tools/ansible-test-get-pip.py"
-  [ -f "$standin" ] || return 0
+  local venv="$1" standin="$ROOT/../shared/tools/ansible-test-get-pip.py"
+  [ -f "$standin" ] && [ -x "$venv/bin/python" ] || return 0
   local pipver
   # The file name carries the pip version ansible-test asks for (get_pip_24_2.py for pip 24.2).
-  pipver="$("$VENV/bin/python" - <<'PY'
+  pipver="$("$venv/bin/python" - <<'PY'
 import inspect, re
 from ansible_test._internal import python_requirements as pr
 print(re.search(r"pip='([0-9.]+)'", inspect.getsource(pr.get_venv_packages)).group(1).replace(".", "_"))
 PY
-)" || die "could not read the pip version ansible-test wants; is ansible-core installed in ${VENV}?"
+)" || die "could not read the pip version ansible-test wants; is ansible-core installed in ${venv}?"
   mkdir -p "$HOME/.ansible/test/cache"
   install -m 0644 "$standin" "$HOME/.ansible/test/cache/get_pip_${pipver}.py"
 }
@@ -123,6 +148,8 @@ PY
 install_packages
 start_docker
 create_venv
+create_current_venv
 link_collection
-install_get_pip_standin
+install_get_pip_standin "$VENV"
+install_get_pip_standin "$CURRENT_VENV"
 say "ready"

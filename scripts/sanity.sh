@@ -6,6 +6,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEST="$ROOT/build/sanity/ansible_collections/nodeops/chainlink"
 PY="${PYTHON_VERSION:-3.11}"
+# whose ansible-test (and so which ansible-core's sanity rules) runs: the development venv's 2.19 by default,
+# .venv-current's for the current controller stack (./nodeops sanity runs both)
+VENV="${SANITY_VENV:-$ROOT/.venv}"
+[ -x "$VENV/bin/ansible-test" ] || { echo "sanity: no ansible-test in ${VENV}: scripts/bootstrap.sh creates it (.venv-current needs a Python 3.12)" >&2; exit 1; }
 
 rm -rf "$ROOT/build/sanity"
 mkdir -p "$DEST"
@@ -18,7 +22,7 @@ git ls-files -z --cached --others --exclude-standard -- . ':!lab/' ':!benchmarks
   cp -p "$f" "$DEST/$f"
 done
 # The import test loads the collections we depend on from beside ours.
-SITE="$("$ROOT/.venv/bin/python" -c 'import ansible_collections.community.docker as m, os; print(os.path.dirname(os.path.dirname(os.path.dirname(m.__path__[0]))))')"
+SITE="$("$VENV/bin/python" -c 'import ansible_collections.community.docker as m, os; print(os.path.dirname(os.path.dirname(os.path.dirname(m.__path__[0]))))')"
 for dep in community/docker community/postgresql; do
   mkdir -p "$(dirname "$ROOT/build/sanity/ansible_collections/$dep")"
   ln -sfn "$SITE/ansible_collections/$dep" "$ROOT/build/sanity/ansible_collections/$dep"
@@ -35,4 +39,4 @@ fi
 cd "$DEST"
 git init -q && git add -A && git -c user.name=sanity -c user.email=sanity@localhost commit -qm sanity
 # --venv: each sanity test gets the requirements it pins, in a venv of its own.
-exec "$ROOT/.venv/bin/ansible-test" sanity --venv --python "$PY" --color no "$@"
+exec "$VENV/bin/ansible-test" sanity --venv --python "$PY" --color no "$@"

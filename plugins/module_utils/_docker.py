@@ -5,10 +5,12 @@
 # Use it only from nodeops.chainlink's own plugins.
 """The one place where this collection reaches into community.docker's module_utils.
 
-community.docker documents none of what we use here as public (``_api`` is private by name; ``common_api`` and the
-client's underscored methods carry no stability promise), so galaxy.yml caps the dependency below its next major
-version and everything else imports from this file. A new major version of community.docker means checking this file
-only: the connection client, its two error types, whether ``requests`` is missing, and a streamed GET.
+community.docker has no public module_utils API: in 4.x ``_api`` is private by name and ``common_api`` and the
+client's underscored methods carry no stability promise; 5.0 made every module util private (``common_api`` became
+``_common_api``) and says they may change in any release. So this file imports each name from where 5.x keeps it, falling
+back to 4.x's place, galaxy.yml admits 4.x and 5.x only, and CI runs the modules against both (4.8.5 in the ansible 12
+venv, 5.4.0 in the ansible 14 one). A new community.docker release means checking this file only: the connection
+client, its two error types, whether ``requests`` is missing, and a streamed GET.
 """
 
 from __future__ import annotations
@@ -17,7 +19,11 @@ import typing as t
 
 from ansible_collections.community.docker.plugins.module_utils._api._import_helper import REQUESTS_IMPORT_ERROR, URLLIB3_IMPORT_ERROR
 from ansible_collections.community.docker.plugins.module_utils._api.errors import DockerException
-from ansible_collections.community.docker.plugins.module_utils.common_api import AnsibleDockerClient, RequestException
+
+try:  # community.docker 5.x
+    from ansible_collections.community.docker.plugins.module_utils._common_api import AnsibleDockerClient, RequestException
+except ImportError:  # community.docker 4.x
+    from ansible_collections.community.docker.plugins.module_utils.common_api import AnsibleDockerClient, RequestException
 
 __all__ = ["DockerApiClient", "DockerException", "RequestException", "transport_missing"]
 

@@ -27,7 +27,7 @@ description:
   - The Docker timestamp prefix is never part of the matched text; it is returned separately.
   - The wait never changes anything, so it runs the same in check mode.
 extends_documentation_fragment:
-  - community.docker.docker.api_documentation
+  - nodeops.chainlink._docker
   - nodeops.chainlink._attributes
   - nodeops.chainlink._attributes.info_module
   - nodeops.chainlink._attributes.idempotent_not_modify_state

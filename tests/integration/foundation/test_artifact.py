@@ -1,11 +1,15 @@
 # Copyright: contributors to nodeops.chainlink
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The collection as users get it: ``ansible-galaxy collection build``, installed into an empty collections path in a
-directory outside the checkout, and used from there: ``ansible-doc`` for every module, filter and role, and the
-playbooks by FQCN (deploy, upgrade, switchover) against a pair of its own.
+directory outside the checkout, and used from there: ``ansible-doc`` for every module, filter and role, the
+playbooks by FQCN (deploy, upgrade, switchover) against a pair of its own, and Galaxy's import check on the tarball.
 
-No ansible.cfg and no checkout link take part: ansible-core finds this collection only in the installed path, and
-community.docker / community.postgresql in the virtualenv's site-packages (as with the pinned ``ansible`` package).
+All of it runs on the second controller stack, .venv-current (requirements-current.txt: the newest ``ansible`` release,
+ansible-core 2.21 with community.docker 5, on Python 3.12): the rest of the suite drives the same playbooks from the
+checkout on ansible-core 2.19 with community.docker 4, so both stacks run a pair through deploy, upgrade and switchover
+without a second cycle here. No ansible.cfg and no checkout link take part: ansible-core finds this collection only in
+the installed path, and community.docker / community.postgresql in that venv's site-packages (as with the ``ansible``
+package). ansible-builder (the Execution Environment checks) is the development venv's.
 Containers: pair ``artifact`` (HTTP ports 17600-17601) on a PostgreSQL ``artifact-pg-<port>`` (ports 17620-17629).
 """
 
@@ -26,7 +30,10 @@ from tests.integration.handover.lab import SIM_IMAGE, HandoverLab, start_lab_pos
 from tests.support.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[3]
-BIN = Path(sys.executable).parent
+BIN = ROOT / ".venv-current" / "bin"  # the current controller stack (scripts/bootstrap.sh)
+DEV_BIN = Path(sys.executable).parent  # the development venv's ansible-builder
+# what requirements-current.txt pins, as the controller reports it
+CURRENT_STACK = {"ansible_core": "2.21.", "python": "3.12.", "community.docker": "5.", "community.postgresql": "4."}
 MODULES = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if not p.name.startswith("_"))
 FILTERS = sorted(p.stem for p in (ROOT / "plugins" / "filter").glob("*.py") if not p.name.startswith("_"))
 ROLES = sorted(p.name for p in (ROOT / "roles").glob("*") if (p / "meta" / "argument_specs.yml").is_file())
@@ -61,6 +68,7 @@ class Artifact(t.NamedTuple):
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory: pytest.TempPathFactory) -> Artifact:
     """Build the tarball and install it into an empty collections path, both outside the checkout."""
+    assert (BIN / "ansible-playbook").is_file(), f"no {BIN.parent}: scripts/bootstrap.sh creates it (needs Python 3.12)"
     base = tmp_path_factory.mktemp("artifact")
     assert not base.resolve().is_relative_to(ROOT.resolve())
     out, collections, workdir = base / "dist", base / "collections", base / "work"
@@ -86,7 +94,7 @@ def test_the_tarball_holds_the_content_and_no_development_tree(artifact: Artifac
     for role in ROLES:
         assert (tree / "roles" / role / "meta" / "argument_specs.yml").is_file()
     deps = json.loads((tree / "MANIFEST.json").read_text())["collection_info"]["dependencies"]
-    assert deps["community.docker"].endswith(",<5.0.0")
+    assert deps["community.docker"] == ">=4.0.0,<6.0.0"  # the majors CI runs: 4.x on ansible-core 2.19, 5.x here
     # the Execution Environment's dependency files travel with the collection: ansible-builder reads them from it
     assert (tree / "meta" / "execution-environment.yml").is_file()
 
@@ -96,6 +104,38 @@ def test_only_the_installed_copy_is_found(artifact: Artifact) -> None:
     assert listed.returncode == 0, listed.stderr
     paths = [path for path, found in json.loads(listed.stdout).items() if "nodeops.chainlink" in found]
     assert paths == [str(artifact.collections / "ansible_collections")]
+
+
+def test_the_controller_is_the_current_stack(artifact: Artifact) -> None:
+    """The versions this file tests with, as ansible-core reports them (docs/execution-environment.md names them)."""
+    version = run([str(BIN / "ansible"), "--version"], artifact.workdir, artifact.env)
+    assert version.returncode == 0, version.stderr
+    assert f"core {CURRENT_STACK['ansible_core']}" in version.stdout.splitlines()[0], version.stdout
+    assert f"python version = {CURRENT_STACK['python']}" in version.stdout, version.stdout
+    listed = run([str(BIN / "ansible-galaxy"), "collection", "list", "--format", "json"], artifact.workdir, artifact.env)
+    assert listed.returncode == 0, listed.stderr
+    found = {name: info["version"] for path in json.loads(listed.stdout).values() for name, info in path.items()}
+    for name in ("community.docker", "community.postgresql"):
+        assert found[name].startswith(CURRENT_STACK[name]), (name, found[name])
+
+
+# about 60 s of CPU (ansible-doc once per plugin type, ansible-lint over the collection); minutes on a busy machine
+@pytest.mark.timeout(PLAYBOOK_TIMEOUT + 60)
+def test_galaxy_importer_passes_without_a_warning(artifact: Artifact) -> None:
+    """Galaxy's import check (galaxy-importer) on the built tarball: ansible-doc and ansible-lint from the current stack,
+    offline and without containers (tests/galaxy-importer.cfg); any WARNING or ERROR line fails."""
+    env = {**artifact.env, "GALAXY_IMPORTER_CONFIG": str(ROOT / "tests" / "galaxy-importer.cfg")}
+    workdir = artifact.workdir / "galaxy-importer"  # it writes importer_result.json into its working directory
+    workdir.mkdir()
+    result = run([str(BIN / "python"), "-m", "galaxy_importer.main", str(artifact.tarball)], workdir, env, PLAYBOOK_TIMEOUT)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "Importer processing completed successfully" in result.stdout
+    assert "Linting collection via ansible-lint" in result.stdout
+    complaints = [line for line in result.stdout.splitlines() if line.startswith(("WARNING", "ERROR", "CRITICAL"))]
+    assert not complaints, "\n".join(complaints)
+    contents = json.loads((workdir / "importer_result.json").read_text())["docs_blob"]["contents"]
+    documented = {(c["content_type"], c["content_name"]) for c in contents if c.get("doc_strings")}
+    assert documented >= {("module", name) for name in MODULES} | {("filter", name) for name in FILTERS}
 
 
 def ansible_doc(artifact: Artifact, kind: str, names: list[str]) -> dict[str, t.Any]:
@@ -133,6 +173,7 @@ class InstalledLab(HandoverLab):
     def inventory_data(self, version: str, extra: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         data = super().inventory_data(version, extra)
         del data["all"]["children"]["chainlink_pairs"]["hosts"][self.name]["handover_report_dir"]
+        data["all"]["vars"]["ansible_python_interpreter"] = str(BIN / "python")  # the modules run in the current stack
         return data
 
     def playbook(self, name: str, *args: str, timeout: float = PLAYBOOK_TIMEOUT) -> subprocess.CompletedProcess[str]:
@@ -203,7 +244,7 @@ def test_switchover_by_fqcn(pair: InstalledLab) -> None:
 
 def test_ansible_builder_reads_the_execution_environment_dependencies(artifact: Artifact) -> None:
     """meta/execution-environment.yml of the installed collection names its Python and system packages."""
-    result = run([str(BIN / "ansible-builder"), "introspect", "--sanitize", str(artifact.collections)], artifact.workdir, artifact.env)
+    result = run([str(DEV_BIN / "ansible-builder"), "introspect", "--sanitize", str(artifact.collections)], artifact.workdir, artifact.env)
     assert result.returncode == 0, result.stderr
     deps = yaml.safe_load(result.stdout)
     ours = "# from collection nodeops.chainlink"
@@ -221,12 +262,21 @@ def test_the_execution_environment_context_installs_this_collection(tmp_path: Pa
     definition = yaml.safe_load((ROOT / "ee" / "execution-environment.yml").read_text())
     containerfile = (context / "Containerfile").read_text()
     assert f'ARG EE_BASE_IMAGE="{definition["images"]["base_image"]["name"]}"' in containerfile
-    assert 'ARG ANSIBLE_INSTALL_REFS="ansible-core>=2.19,<2.20 ansible-runner"' in containerfile
+    # the ansible-core of the tested controller stack
+    core = next(line.split()[0] for line in (ROOT / "requirements-current.txt").read_text().splitlines() if line.startswith("ansible-core=="))
+    assert f'ARG ANSIBLE_INSTALL_REFS="{core} ansible-runner==' in containerfile
     assert "ansible-galaxy collection install $ANSIBLE_GALAXY_CLI_COLLECTION_OPTS -r requirements.yml" in containerfile
     assert "introspect.py introspect" in containerfile  # the collections' requirements.txt / bindep.txt are read in the build
     galaxy = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
-    assert galaxy == {"collections": [{"name": "/build/dist/nodeops-chainlink.tar.gz", "type": "file"}]}
+    assert galaxy["collections"][0] == {"name": "/build/dist/nodeops-chainlink.tar.gz", "type": "file"}
+    # the dependencies at the versions the current controller stack (requirements-current.txt's ansible) tests with
+    bundled = {c["name"]: c["version"] for c in galaxy["collections"][1:]}
+    tested = {}
+    for name in bundled:
+        (manifest_path,) = BIN.parent.glob(f"lib/python*/site-packages/ansible_collections/{name.replace('.', '/')}/MANIFEST.json")
+        tested[name] = "==" + json.loads(manifest_path.read_text())["collection_info"]["version"]
+    assert bundled == tested
     with tarfile.open(context / "_build" / "dist" / "nodeops-chainlink.tar.gz") as tar:
         manifest = json.load(tar.extractfile("MANIFEST.json"))  # type: ignore[arg-type]  # a member that is a file
     assert manifest["collection_info"]["name"] == "chainlink"
-    assert manifest["collection_info"]["dependencies"]["community.docker"] == ">=4.0.0,<5.0.0"
+    assert manifest["collection_info"]["dependencies"]["community.docker"] == ">=4.0.0,<6.0.0"
