@@ -347,7 +347,7 @@ schema_version:
     - The highest migration applied to the database, C(max(version_id)) of C(goose_migrations), or V(null) when that
       table does not exist, may not be read, or C(node_versions) is absent.
     - The node runs its migrations before it writes its version to C(node_versions), so a version that fails part-way
-      through them leaves O(db_version) unchanged and only this number tells that the schema moved; recorded when a
+      through them leaves RV(db_version) unchanged and only this number tells that the schema moved; recorded when a
       handover plans, it tells whether the older version may still be started.
   returned: success
   type: int
