@@ -64,9 +64,11 @@ def test_every_handover_succeeded_with_plausible_gaps(scenario: Scenario) -> Non
         for step in steps:
             assert step["old_graceful"] and not step["old_killed"], step
             assert step["stopped_at"] <= step["lock_seen_at"] <= step["ready_at"]
-        # Sampled every 50 ms; on a loaded 2-CPU runner a few intervals may exceed 0.1 s, never many, never long
+        # Sampled every 50 ms; on a loaded 2-CPU runner some intervals exceed 0.1 s (up to 2 % seen in a quiet CI, 2.1 %
+        # in a bridge run beside other work). A gap's precision is bounded by the longest interval, checked as such; the
+        # late count only catches an observer that stalls, so 5 % is the bound
         samples = report["observer"]["samples"]
-        assert samples["db_late"] <= max(3, samples["db_samples"] // 50) and samples["db_max_interval"] <= 1.0, samples
+        assert samples["db_late"] <= max(3, samples["db_samples"] // 20) and samples["db_max_interval"] <= 1.0, samples
     assert handovers == expect["handovers"]
     last = reports[-1]
     assert last["versions_after"] == expect["versions"]
