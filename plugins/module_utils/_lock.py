@@ -457,7 +457,11 @@ def precondition_problems(report: t.Mapping[str, t.Any], waiting: str | None = N
         elif version and not any(version_matches(version, i.get("version")) for i in connected):
             seen = ", ".join(sorted({str(i.get("version") or "unknown") for i in connected}))
             problems.append(f"the standby {waiting} is connected with version {seen}, not {version}")
-        if (holder_id and app_id_matches(waiting, holder_id)) or (advisory_id and app_id_matches(waiting, advisory_id)):
+        # A standby holding the lease beside another instance's advisory lock is a dual node waiting for the advisory
+        # lock (the advisory-lock bridge): stopping the advisory holder hands it over. (Were it a lease-only node, two
+        # would be active, and stopping one of them is still the safe change.)
+        leads = holder_id and app_id_matches(waiting, holder_id) and report.get("consistent", True)
+        if leads or (advisory_id and app_id_matches(waiting, advisory_id)):
             problems.append(f"the standby {waiting} holds the lock already (it is not waiting)")
     if not_holder and ((holder_id and app_id_matches(not_holder, holder_id)) or (advisory_id and app_id_matches(not_holder, advisory_id))):
         problems.append(f"{not_holder} holds the lock now")

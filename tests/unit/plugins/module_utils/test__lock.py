@@ -569,6 +569,15 @@ def test_preconditions_of_stopping_the_active_instance() -> None:
     # the standby already holds the lease: it is no standby, and the planned stop is not the handover it was planned as
     taken = _lock.build_report(raw(lease(OTHER), sessions), _lock.DEFAULT_ADVISORY_LOCK_ID)
     assert _lock.precondition_problems(taken, waiting=OTHER) == [f"the standby {OTHER} holds the lock already (it is not waiting)"]
+    # the advisory-lock bridge: the dual standby took the free lease and waits for the advisory key the active holds
+    bridge = _lock.build_report(raw(lease(OTHER), sessions, {"pid": 11, "application_name": f"Chainlink 2.28.0 |App|{APP}"}), _lock.DEFAULT_ADVISORY_LOCK_ID)
+    assert bridge["consistent"] is False
+    assert _lock.precondition_problems(bridge, waiting=OTHER, version="2.29.0") == []
+    # holding the advisory key makes it the active one in any mode
+    advisory = _lock.build_report(
+        raw(None, sessions, {"pid": 20, "application_name": f"Chainlink 2.29.0 |App|{OTHER}"}, table=False), _lock.DEFAULT_ADVISORY_LOCK_ID
+    )
+    assert _lock.precondition_problems(advisory, waiting=OTHER) == [f"the standby {OTHER} holds the lock already (it is not waiting)"]
 
 
 def test_preconditions_of_restarting_or_removing_an_instance() -> None:
