@@ -40,12 +40,15 @@ class Worker(t.Protocol):
 
 
 def process_start_time(pid: int) -> str | None:
-    """The kernel's start time of a process (field 22 of /proc/PID/stat): with the PID, it names one process for good."""
+    """The kernel's start time of a live process (field 22 of /proc/PID/stat): with the PID, it names one process for
+    good. None once it has ended, a zombie included: an ansible-playbook whose parent (a shell, a test harness) has not
+    reaped it yet has ended its run, and a guard or observer that waited for it must end too."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] in ("Z", "X") else fields[19]
 
 
 def find_owner(pid: int) -> int | None:

@@ -37,6 +37,21 @@ def test_a_finished_process_is_not_alive() -> None:
     assert not alive(child.pid, started)
 
 
+def test_an_ended_process_not_yet_reaped_is_not_alive() -> None:
+    """A zombie (its parent has not waited for it yet) has ended: a guard or observer waiting for it ends too."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.2)"])
+    started = process_start_time(child.pid)
+    assert started is not None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        time.sleep(0.05)
+    try:
+        assert process_start_time(child.pid) is None
+        assert not alive(child.pid, started)
+    finally:
+        child.wait()
+
+
 def test_owner_is_the_outermost_ansible_playbook_above() -> None:
     # A process whose command line names ansible-playbook, with a child that also does (like its forked workers).
     code = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)', 'ansible-playbook']); time.sleep(30)"
