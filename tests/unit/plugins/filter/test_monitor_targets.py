@@ -16,7 +16,7 @@ MONITOR_URL = "postgresql://pair_monitor:monitor-Passw0rd-16@db:5432/pair_one"
 def hosts() -> dict[str, dict[str, object]]:
     instances = {
         "primary": {"docker_host": "docker-a", "http_port": 6688},
-        "secondary": {"docker_host": "docker-b", "http_port": 6698, "http_host": "10.0.0.2", "container_name": "two"},
+        "secondary": {"docker_host": "docker-b", "http_port": 6698, "http_host": "192.0.2.2", "container_name": "two"},
     }
     return {
         "docker-a": {},
@@ -38,7 +38,7 @@ def test_pairs_with_their_login_keys_and_instances() -> None:
         "advisory_lock_id": 42,
         "instances": {
             "primary": {"host": "127.0.0.1", "port": 6688, "container": "pair-one-primary"},
-            "secondary": {"host": "10.0.0.2", "port": 6698, "container": "two"},
+            "secondary": {"host": "192.0.2.2", "port": 6698, "container": "two"},
         },
     }
     # the monitor's own read-only login wins over the nodes' URL; the node's default advisory key
