@@ -7,7 +7,7 @@ inventory chooses every address, which the preflight warns about; and bad input 
 listens on, a log driver the proofs cannot read, an option the role sets itself, a garbage version) is refused by the
 preflight with its own message before anything changes.
 
-Own ranges: containers copts-*, HTTP ports 17800-17819, PostgreSQL on 17820.
+Own ranges: containers copts-*, HTTP ports 17800-17819 and 17822-17823, PostgreSQL on 17820, nothing on 17824.
 """
 
 from __future__ import annotations
@@ -240,11 +240,12 @@ def bad_run(copts_pg: PostgresServer, tmp_path_factory: pytest.TempPathFactory) 
     database = copts_pg.create_database("copts_bad")
     suite = f"copts-bad-{database}"
     url = copts_pg.url(database, sslmode="disable")
-    # two HTTP ports per pair from 17802 (the last pair 17818-17819); nothing answers on 17821 (its database)
+    # two HTTP ports per pair from 17802 (the last pair 17818-17819)
     pairs = {case: pair_vars(case.replace("_", "-"), url, (17802 + 2 * i, 17803 + 2 * i), **BAD_CASES[case][0]) for i, case in enumerate(BAD_CASES)}
-    # every address, chosen explicitly: warned about, and then refused only for its database (nothing answers there)
+    assert 17803 + 2 * (len(BAD_CASES) - 1) < 17820, "the bad cases outgrew their ports (17802-17819)"
+    # every address, chosen explicitly: warned about, and then refused only for its database (nothing answers on 17824)
     pairs["listen_everywhere"] = pair_vars(
-        "everywhere", "postgresql://postgres:copts-Database-Passw0rd@127.0.0.1:17821/none?sslmode=disable", (17818, 17819), chainlink_listen_ip="0.0.0.0"
+        "everywhere", "postgresql://postgres:copts-Database-Passw0rd@127.0.0.1:17824/none?sslmode=disable", (17822, 17823), chainlink_listen_ip="0.0.0.0"
     )
     try:
         run = run_playbook("deploy.yml", copts_inventory(pairs, work, suite), work)
