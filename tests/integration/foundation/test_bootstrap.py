@@ -32,6 +32,10 @@ def tmp_path() -> t.Iterator[Path]:  # noqa: F811  (shadows pytest's: pytest's l
 ROOT = Path(__file__).resolve().parents[3]
 BOOTSTRAP = ROOT / "scripts" / "bootstrap.sh"
 # What the script itself needs from the system, whatever the case.
+# The packages the script installs whose commands a bare PATH lacks (openssh-server's sshd is found by its absolute
+# path, the target Python packages by the system Python: both are on this machine), and those commands as fakes.
+MISSING = "debootstrap docker.io postgresql-client prometheus shellcheck"
+PRESENT = {name: "exit 0" for name in ("debootstrap", "psql", "promtool", "shellcheck")}
 BASE_COMMANDS = ["bash", "id", "sort", "tr", "cat", "tail", "sleep", "kill", "nohup", "setsid", "sha256sum", "cut", "dirname", "printf", "mkdir", "ln"]
 
 
@@ -65,21 +69,20 @@ def test_not_root_without_packages_names_what_to_install(tmp_path: Path) -> None
     bindir = make_path(tmp_path, {"apt-get": "exit 0"})
     result = run_bootstrap(bindir, tmp_path, as_nobody=True)
     assert result.returncode == 1
-    assert "missing packages: debootstrap docker.io postgresql-client shellcheck" in result.stderr
-    assert "sudo apt-get install -y debootstrap docker.io postgresql-client shellcheck" in result.stderr
+    assert f"missing packages: {MISSING}" in result.stderr
+    assert f"sudo apt-get install -y {MISSING}" in result.stderr
 
 
 def test_without_apt_names_the_packages_to_install_by_hand(tmp_path: Path) -> None:
     result = run_bootstrap(make_path(tmp_path, {}), tmp_path)
     assert result.returncode == 1
     assert "not a Debian-like system with apt-get" in result.stderr
-    assert "rerun: debootstrap docker.io postgresql-client shellcheck" in result.stderr
+    assert f"rerun: {MISSING}" in result.stderr
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching to an unprivileged user needs root")
 def test_not_root_without_engine_says_how_to_start_one(tmp_path: Path) -> None:
-    present = {name: "exit 0" for name in ("dockerd", "debootstrap", "psql", "shellcheck")}
-    bindir = make_path(tmp_path, {**present, "docker": "exit 1"})
+    bindir = make_path(tmp_path, {**PRESENT, "dockerd": "exit 0", "docker": "exit 1"})
     result = run_bootstrap(bindir, tmp_path, as_nobody=True)
     assert result.returncode == 1
     assert "no Docker engine answers and starting one needs root" in result.stderr
@@ -90,9 +93,7 @@ def test_engine_that_fails_to_start_shows_its_log(tmp_path: Path) -> None:
     fakes = {
         "docker": "exit 1",
         "dockerd": 'echo "failed to start daemon: pid file found, ensure docker is not running" >&2; exit 1',
-        "debootstrap": "exit 0",
-        "psql": "exit 0",
-        "shellcheck": "exit 0",
+        **PRESENT,
     }
     result = run_bootstrap(make_path(tmp_path, fakes), tmp_path)
     assert result.returncode == 1
@@ -106,9 +107,7 @@ def test_running_engine_is_left_alone(tmp_path: Path) -> None:
     fakes = {
         "docker": "exit 0",
         "dockerd": f"touch {started}; sleep 30",
-        "debootstrap": "exit 0",
-        "psql": "exit 0",
-        "shellcheck": "exit 0",
+        **PRESENT,
         # The venv step needs a real python; stop the script right after the engine step instead.
         "python3": "exit 3",
         "sha256sum": "exit 4",
