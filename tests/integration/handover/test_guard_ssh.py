@@ -22,24 +22,17 @@ from ansible_collections.nodeops.chainlink.plugins.module_utils._run_token impor
 from tests.integration.handover.lab import VENV_BIN, ansible_env
 from tests.integration.handover.test_pair_guard import guard_sessions
 from tests.support.postgres import PostgresServer
+from tests.support.ssh_lab import HOME, SSH_USER
+from tests.support.ssh_lab import ssh_lab as lab_sshd
 
-ROOT = Path(__file__).resolve().parents[3]
 # a port of its own: the SSH tests of tests/integration/roles and Molecule's ssh_hosts may run at the same time
 SSH_PORT = 17722
-SSH_USER = "nodeops-ssh"
-HOME = Path("/home") / SSH_USER
 
 
 @pytest.fixture(scope="module")
 def ssh_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    state = tmp_path_factory.mktemp("ssh")
-    env = {"LAB_SSH_DIR": str(state), "LAB_SSH_PORT": str(SSH_PORT), "LAB_SSH_ADDRESSES": "127.0.0.2", "PATH": "/usr/sbin:/usr/bin:/bin"}
-    up = subprocess.run([str(ROOT / "lab" / "lab"), "ssh-up"], env=env, capture_output=True, text=True, check=False)
-    assert up.returncode == 0, up.stderr
-    try:
+    with lab_sshd(tmp_path_factory.mktemp("ssh"), SSH_PORT, addresses="127.0.0.2") as state:
         yield state
-    finally:
-        subprocess.run([str(ROOT / "lab" / "lab"), "ssh-down"], env=env, capture_output=True, check=False)
 
 
 def test_a_second_run_through_one_controlpersist_master_is_refused(ssh_lab: Path, handover_pg: PostgresServer, tmp_path: Path) -> None:

@@ -22,24 +22,16 @@ from pathlib import Path
 import pytest
 
 from tests.support.playbook import run_playbook
+from tests.support.ssh_lab import HOME, SSH_USER
+from tests.support.ssh_lab import ssh_lab as lab_sshd
 
-ROOT = Path(__file__).resolve().parents[3]
 SSH_PORT = 17718
-SSH_USER = "nodeops-ssh"
-HOME = Path("/home") / SSH_USER
 
 
 @pytest.fixture(scope="module")
 def ssh_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The lab's sshd with a state directory of this module's own, stopped (by its PID) at the end."""
-    state = tmp_path_factory.mktemp("ssh")
-    env = {"LAB_SSH_DIR": str(state), "LAB_SSH_PORT": str(SSH_PORT), "PATH": "/usr/sbin:/usr/bin:/bin"}
-    up = subprocess.run([str(ROOT / "lab" / "lab"), "ssh-up"], env=env, capture_output=True, text=True, check=False)
-    assert up.returncode == 0, up.stderr
-    try:
+    with lab_sshd(tmp_path_factory.mktemp("ssh"), SSH_PORT) as state:
         yield state
-    finally:
-        subprocess.run([str(ROOT / "lab" / "lab"), "ssh-down"], env=env, capture_output=True, check=False)
 
 
 def ssh(state: Path, address: str, command: str) -> str:
