@@ -1,7 +1,7 @@
 # Copyright: contributors to nodeops.chainlink
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Verify a deployed pair from outside the roles: Docker's view of the containers, the files on the Docker
-hosts, the database's view of the lock, and HTTP. Shared by every pair scenario (pair_v2, pair_v1, two_hosts)."""
+hosts, the database's view of the lock, and HTTP. Shared by every pair scenario (pair_v2, pair_v1)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 """The maintenance procedures of docs/maintenance.md that are not an upgrade, through the real playbooks.
 
 One 2.29.0 pair (chainlink-sim containers, lease 3s / refresh 0.5s) on its own database, its instances on two
-inventory Docker hosts (the procedure's "two machines"; the other handover tests and Molecule's switchover use one
+inventory Docker hosts (the procedure's "two machines"; the other handover tests and Molecule's upgrade scenarios use one
 host, its "one machine"). The tests run in file order,
 each starting from "primary active, secondary waiting" (which each checks first) and ending there:
 

@@ -1,6 +1,6 @@
 # Copyright: contributors to nodeops.chainlink
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""docs/maintenance.md stays true: every row of its tables names a test that exists, every Molecule scenario it names
+"""docs/maintenance.md stays true: every row of its tables (and of tests/README.md's promise map) names a test that exists, every Molecule scenario it names
 exists, the lab inventories it sends a newcomer to describe the layouts it says, and every playbook command it gives
 passes Ansible's syntax check against them."""
 
@@ -10,6 +10,7 @@ import ast
 import re
 import subprocess
 import typing as t
+from pathlib import Path
 
 import pytest
 import yaml  # type: ignore[import-untyped]  # no stubs in the venv
@@ -17,15 +18,18 @@ import yaml  # type: ignore[import-untyped]  # no stubs in the venv
 from tests.integration.handover.lab import ROOT, VENV_BIN, ansible_env
 
 RUNBOOK = ROOT / "docs" / "maintenance.md"
-TEST_REF = re.compile(r"`(?:(tests/[\w/]+\.py)|(test_[\w]+\.py))(?:::(\w+))?`")
+PROMISES = ROOT / "tests" / "README.md"
+# a test file (a path, or a bare name in tests/integration/handover/) with an optional test, or `::test` alone: one more
+# test of the file named before it in the same cell
+TEST_REF = re.compile(r"`(?:(tests/[\w/]+\.py)|(test_[\w]+\.py))?(?:::(\w+))?`")
 MOLECULE_REF = re.compile(r"Molecule ((?:`\w+`(?:, )?)+)")
 
 
-def rows() -> list[list[str]]:
-    """The body rows of the runbook's tables that carry a Test column (the last one)."""
+def rows(doc: Path = RUNBOOK) -> list[list[str]]:
+    """The body rows of the document's tables that carry a Test column (the last one)."""
     out: list[list[str]] = []
     header: list[str] = []
-    for line in RUNBOOK.read_text().splitlines():
+    for line in doc.read_text().splitlines():
         if not line.startswith("|"):
             header = []
             continue
@@ -48,6 +52,7 @@ def defined_tests(path: str) -> set[str]:
 
 
 ROWS = rows()
+CHECKED = ROWS + rows(PROMISES)
 
 
 def test_the_runbook_has_its_rows() -> None:
@@ -57,14 +62,17 @@ def test_the_runbook_has_its_rows() -> None:
     assert len(ROWS) >= 15
 
 
-@pytest.mark.parametrize("row", ROWS, ids=[re.sub(r"\W+", "-", r[0])[:50] for r in ROWS])
+@pytest.mark.parametrize("row", CHECKED, ids=[re.sub(r"\W+", "-", r[0])[:50] for r in CHECKED])
 def test_every_row_names_tests_that_exist(row: list[str]) -> None:
     cell = row[-1]
-    refs = list(TEST_REF.finditer(cell))
+    refs = [ref for ref in TEST_REF.finditer(cell) if ref[1] or ref[2] or ref[3]]
     scenarios = [s.strip("`") for group in MOLECULE_REF.findall(cell) for s in group.split(", ")]
     assert refs or scenarios, f"the row {row[0]!r} names no test"
+    path = ""
     for ref in refs:
-        path = referenced_file(ref)
+        if ref[1] or ref[2]:
+            path = referenced_file(ref)
+        assert path, f"the row {row[0]!r} names {ref[0]} before any file"
         assert (ROOT / path).is_file(), f"{path} does not exist"
         if ref[3]:
             assert ref[3] in defined_tests(path), f"{path} defines no {ref[3]}"
