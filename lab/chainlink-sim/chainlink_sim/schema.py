@@ -5,7 +5,9 @@
 The known keys are data, one file per version family in ``data/`` (``config-2.x.toml``, ``config-1.11.toml``,
 ``config-1.10.toml``, ``secrets-2.x.toml``, ``secrets-1.x.toml``): each key is written with its default or example
 value, whose TOML type is the key's type; a string value that parses as a Go duration makes the key a duration, and one
-that is an IPv4 address makes it a ``net.IP`` (``ListenIP``: decoded by ``UnmarshalText``, empty allowed). A table
+that is an IPv4 address makes it a ``net.IP`` (``ListenIP``: decoded by ``UnmarshalText``, empty allowed), and one that
+is a size with a unit (``5120mb``) makes it a ``utils.FileSize`` (``Log.File.MaxSize``; a bare number stays a string,
+as a chain ID looks the same). A table
 whose only key is ``*`` is a map; ``[_sim] opaque`` names the top-level arrays of tables (the chains) that are accepted
 without checking their content. A new key is a data change.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import tomllib
 import typing as t
 from pathlib import Path
@@ -22,13 +25,16 @@ from .config import ConfigError, go_ip_string, parse_go_duration
 from .version import Behaviour
 
 DATA_DIR = Path(__file__).with_name("data")
+# utils.FileSize's UnmarshalText: the trimmed, lower-cased text must be one number with an optional unit, nothing else
+FILE_SIZE = re.compile(r"([0-9]+\.?[0-9]*)(tb|gb|mb|kb|b)?")
+FILE_SIZE_WITH_UNIT = re.compile(r"[0-9]+\.?[0-9]*(tb|gb|mb|kb)")
 
 
 @dataclasses.dataclass(frozen=True)
 class Spec:
     """What a key may hold: a scalar kind, a table of specs, a map or a list of tables of one spec, or anything."""
 
-    kind: str  # string | duration | ip | integer | float | boolean | array | table | map | tables | opaque
+    kind: str  # string | duration | ip | filesize | integer | float | boolean | array | table | map | tables | opaque
     fields: dict[str, Spec] = dataclasses.field(default_factory=dict)
     item: Spec | None = None
 
@@ -51,7 +57,9 @@ def _spec(value: t.Any) -> Spec:
     try:
         parse_go_duration(value)
     except ValueError:
-        return Spec("ip") if value.count(".") == 3 and go_ip_string(value) is not None else Spec("string")
+        if value.count(".") == 3 and go_ip_string(value) is not None:
+            return Spec("ip")
+        return Spec("filesize") if FILE_SIZE_WITH_UNIT.fullmatch(value) else Spec("string")
     return Spec("duration")
 
 
@@ -131,6 +139,11 @@ class _Checker:
                 parse_go_duration(value)
             except ValueError as exc:
                 self.type_errors.append(f"toml: {path}: {exc}")
+        elif kind == "filesize":
+            if not isinstance(value, str):
+                self.wrong(path, value, spec)
+            elif not FILE_SIZE.fullmatch(value.strip().lower()):
+                self.type_errors.append(f'toml: {path}: bad filesize expression: "{value}"')
         elif kind == "ip":
             # net.IP's UnmarshalText: empty is a nil IP; anything else must be what net.ParseIP reads
             if not isinstance(value, str):

@@ -43,6 +43,7 @@ def advisory_held(lab: HandoverLab) -> bool:
 def test_the_lease_mode_pair_runs_from_environment_variables(pair: HandoverLab) -> None:
     env = dict(e.split("=", 1) for e in pair.inspect("primary")["Config"]["Env"])
     assert env["DATABASE_LOCKING_MODE"] == "lease"
+    assert env["LOG_FILE_MAX_SIZE"] == "100mb"  # the node's own debug log file, bounded
     assert pair.lock()["holder"] is not None
     assert not advisory_held(pair)
 

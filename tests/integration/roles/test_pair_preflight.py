@@ -105,6 +105,10 @@ BAD_CASES: dict[str, tuple[dict[str, t.Any], str]] = {
         {"chainlink_stop_timeout": 20, "chainlink_config_extra": {"Database": {"DefaultQueryTimeout": "30s"}}},
         "+ Database.DefaultQueryTimeout 30s + 5s margin",
     ),
+    "log_file_size_not_a_size": (
+        {"chainlink_log_file_max_size": "100 MiB"},
+        "node_log_file_max_size (chainlink_log_file_max_size) '100 MiB' is not a file size the node reads",
+    ),
     "not_a_duration": ({"chainlink_lease_duration": "10 seconds"}, "node_lease_duration '10 seconds' is not a Go duration: write it like 10s"),
     # the node reads its durations with Go's time.ParseDuration, which refuses a bare number (but 0) and Chainlink a negative
     "duration_bare_number": ({"chainlink_lease_duration": 10}, "node_lease_duration '10' has no unit (the node refuses a bare number"),
@@ -272,6 +276,9 @@ def test_late_1x_pair_runs_from_toml_files(good_pair: tuple[dict[str, t.Any], Pa
     assert not {"DATABASE_URL", "DATABASE_LOCKING_MODE", "CL_DATABASE_URL"} & env_names
     files = {p.name: p.stat().st_mode & 0o777 for p in (work / "config" / "nodeops-roles-v1toml-primary").iterdir()}
     assert files == {"config.toml": 0o640, "secrets.toml": 0o600, ".password": 0o600, ".api": 0o600}
+    # the node's own debug log file is bounded (the node's default would be 5120mb in the container's writable layer)
+    config = tomllib.loads((work / "config" / "nodeops-roles-v1toml-primary" / "config.toml").read_text())
+    assert config["Log"]["File"] == {"MaxSize": "100mb"}
     assert all(by_name[f"nodeops-roles-v1toml-{role}"]["State"]["Running"] for role in ("primary", "secondary"))
 
 

@@ -55,6 +55,16 @@ def test_bad_duration_is_named() -> None:
     )
 
 
+@pytest.mark.parametrize("size", ["100mb", "5120MB", " 1.5gb ", "0", "0b", "20.00mb", "100"])
+def test_file_sizes_the_node_reads(size: str) -> None:
+    assert schema.strict_errors({"Log": {"File": {"MaxSize": size}}}, spec(V2)) is None
+
+
+@pytest.mark.parametrize("size", ["a lot", "100 mb", "100mib", "1.5.5mb", "-1mb", "100mbx"])
+def test_file_sizes_the_node_refuses(size: str) -> None:
+    assert schema.strict_errors({"Log": {"File": {"MaxSize": size}}}, spec(V111)) == f'toml: Log.File.MaxSize: bad filesize expression: "{size}"'
+
+
 def test_a_real_operator_config_with_chains_is_accepted() -> None:
     tree = {
         "RootDir": "/chainlink",
@@ -97,7 +107,8 @@ def test_collection_keys_are_known(behaviour: Behaviour) -> None:
     if not behaviour.is_v1:
         web["ListenIP"] = "127.0.0.1"
     lock = {"LeaseDuration": "10s", "LeaseRefreshInterval": "1s", **({"Enabled": True} if behaviour.toml_lock_has_enabled else {})}
-    tree = {"ShutdownGracePeriod": "5s", "Database": {"Lock": lock}, "Log": {"Level": "info", "JSONConsole": False}, "WebServer": web}
+    log = {"Level": "info", "JSONConsole": False, "File": {"MaxSize": "100mb"}}
+    tree = {"ShutdownGracePeriod": "5s", "Database": {"Lock": lock}, "Log": log, "WebServer": web}
     assert schema.strict_errors(tree, spec(behaviour)) is None
     assert schema.strict_errors({"Database": {"URL": GOOD_URL}, "Password": {"Keystore": "k"}}, spec(behaviour, 1)) is None
 
@@ -107,6 +118,9 @@ def test_schema_is_read_from_a_core_toml_shaped_text() -> None:
     assert parsed.fields["WebServer"].fields["HTTPPort"].kind == "integer"
     assert parsed.fields["WebServer"].fields["StartTimeout"].kind == "duration"
     assert parsed.fields["RootDir"].kind == "string"
+    sizes = schema.spec_from_text("[Log.File]\nMaxSize = '5120mb'\n[EVM]\nChainID = '111551111'\n")
+    assert sizes.fields["Log"].fields["File"].fields["MaxSize"].kind == "filesize"
+    assert sizes.fields["EVM"].fields["ChainID"].kind == "string"
 
 
 # -- passwords ------------------------------------------------------------------------------------------------------
