@@ -28,6 +28,9 @@ DEFAULT_CONFIG_ROOT = "/srv/chainlink"
 NODE_HTTPS_PORT = 6689
 # An image tag of a Chainlink release: MAJOR.MINOR.PATCH, optionally a pre-release suffix (2.29.0-beta.1)
 RELEASE_TAG = re.compile(r"^[0-9]+[.][0-9]+[.][0-9]+(-[0-9A-Za-z]+([.-][0-9A-Za-z]+)*)?$")
+# The oldest release whose lock the roles hand over: the lease (lease_lock) arrived in 1.1.0; 1.0.x has only its advisory
+# lock, another log wording, and no way to prove a standby waiting
+OLDEST_RELEASE = (1, 1, 0)
 
 
 def _database_where(url: str) -> str:
@@ -81,14 +84,23 @@ def instance(
 
 
 def version_problem(model: t.Mapping[str, t.Mapping[str, t.Any]]) -> str | None:
-    """Why the instances' versions are no release tags (the image's tag and every version rule need one), or None."""
-    bad_tags = sorted({i["version"] for i in model.values() if i["version"] is not None and not RELEASE_TAG.match(i["version"])})
-    if not bad_tags:
-        return None
-    return (
-        f"chainlink_version {' / '.join(repr(v) for v in bad_tags)} is not a Chainlink release tag: write MAJOR.MINOR.PATCH as the"
-        " image is tagged, such as 2.29.0 (a pre-release such as 2.29.0-beta.1 is accepted; no 'v', no 'latest')"
-    )
+    """Why the instances' versions are no release tags (the image's tag and every version rule need one) or older than the
+    oldest release the roles support, or None."""
+    versions = {i["version"] for i in model.values() if i["version"] is not None}
+    bad_tags = sorted(v for v in versions if not RELEASE_TAG.match(v))
+    if bad_tags:
+        return (
+            f"chainlink_version {' / '.join(repr(v) for v in bad_tags)} is not a Chainlink release tag: write MAJOR.MINOR.PATCH as the"
+            " image is tagged, such as 2.29.0 (a pre-release such as 2.29.0-beta.1 is accepted; no 'v', no 'latest')"
+        )
+    too_old = sorted(v for v in versions if tuple(int(n) for n in v.split("-", 1)[0].split(".")) < OLDEST_RELEASE)
+    if too_old:
+        oldest = ".".join(str(n) for n in OLDEST_RELEASE)
+        return (
+            f"chainlink_version {' / '.join(too_old)} is older than {oldest}, the first release with the database lease the roles hand over"
+            f" (1.0.x has only its advisory lock): run {oldest} or later (upgrade such a node cold: stop it, then deploy.yml)"
+        )
+    return None
 
 
 def problems(

@@ -117,6 +117,18 @@ def test_a_release_tag_has_no_version_problem(version: str) -> None:
     assert model(GOOD, version=version)["version_problem"] is None
 
 
+@pytest.mark.parametrize("version", ["1.0.1", "1.0.0-rc.1", "0.10.3"])
+def test_a_release_older_than_the_lease_is_refused_naming_the_oldest(version: str) -> None:
+    pair = model(GOOD, version=version)
+    assert pair["problems"] == [pair["version_problem"]]
+    assert pair["version_problem"].startswith(f"chainlink_version {version} is older than 1.1.0, the first release with the database lease")
+
+
+@pytest.mark.parametrize("version", ["1.1.0", "1.1.0-rc.1", "1.10.0"])
+def test_the_oldest_release_and_later_are_accepted(version: str) -> None:
+    assert model(GOOD, version=version)["version_problem"] is None
+
+
 def test_no_version_given_checks_none() -> None:
     pair = pair_model(GOOD, "pair-one", "img", None, URL, HOSTS)
     assert pair["problems"] == [] and pair["instances"]["primary"]["version"] is None and pair["version_problem"] is None
