@@ -26,7 +26,8 @@ PRESETS: dict[str, tuple[str, ...]] = {
     # Up to v2.2.x "... on port 6688"; from v2.3.0 "... on 0.0.0.0:6688".
     "http_listening": (r"^Listening and serving HTTP on (?:port \d+|\S+:\d+)",),
     "lease_lost": (
-        r"^Another node has taken the lease, exiting immediately",
+        # v1.1.x ends the line at "exiting"; "immediately" follows from v1.2.0
+        r"^Another node has taken the lease, exiting\b",
         r"^Another node has taken the advisory lock, exiting immediately",
     ),
     "shutdown": (

@@ -59,7 +59,7 @@ options:
         include C(appID).
       - V(http_listening) - the API is up, C(Listening and serving HTTP on port 6688) (up to 2.2) or
         C(Listening and serving HTTP on 0.0.0.0:6688) (2.3 and later).
-      - V(lease_lost) - C(Another node has taken the lease, exiting immediately) or C(Another node has taken the
+      - V(lease_lost) - C(Another node has taken the lease, exiting [immediately]) or C(Another node has taken the
         advisory lock, exiting immediately); the node exits with code 1 right after.
       - "V(shutdown) - C(Shutting down due to <signal> signal received...), C(Shutdown grace period of <d>
         exceeded...) or C(Graceful shutdown time: <d>)."

@@ -292,7 +292,8 @@ class Node:
         def watch() -> None:
             sig = signal.sigwait(sigs)
             name = "terminated" if sig == signal.SIGTERM else "interrupt"
-            self.run_log.info(f"Shutting down due to {name} signal received...", "cmd/shell_local.go:420")
+            if self.behaviour.logs_shutdown_signal:
+                self.run_log.info(f"Shutting down due to {name} signal received...", "cmd/shell_local.go:420")
             self.stop.set()
             if self.done.wait(self.cfg.shutdown_grace):
                 return
@@ -349,9 +350,7 @@ class Node:
         jitter_sym = self.behaviour.symmetric_jitter
         if mode in ("lease", "dual"):
             lease_log = self.ldb_log.named("LeaseLock").with_(appID=self.app_id)
-            self.lease = LeaseLock(
-                self.cfg, self.app_id, self.app_name, self.ldb_log, jitter_sym, self._lost(lease_log, "Another node has taken the lease, exiting immediately")
-            )
+            self.lease = LeaseLock(self.cfg, self.app_id, self.app_name, self.ldb_log, jitter_sym, self._lost(lease_log, self.behaviour.lease_lost_message))
             self.lease.log_tx_errors = self.behaviour.is_v1
             try:
                 self.lease.take_and_hold(self.stop)

@@ -81,6 +81,16 @@ class Behaviour:
         return "dual" if self.version.at_least(1, 3) else "advisorylock"
 
     @property
+    def lease_lost_message(self) -> str:
+        # v1.1.x ends the line at "exiting"; "immediately" follows from v1.2.0.
+        return "Another node has taken the lease, exiting" + (" immediately" if self.version.at_least(1, 2) else "")
+
+    @property
+    def logs_shutdown_signal(self) -> bool:
+        # "Shutting down due to <signal> signal received..." exists from v1.3.0; v1.2.x stops without it.
+        return self.version.at_least(1, 3)
+
+    @property
     def cannot_boot_prefix(self) -> bool:
         # "Cannot boot Chainlink: " wrapped start-up errors until PR #7736 (v1.10.0).
         return not self.version.at_least(1, 10)

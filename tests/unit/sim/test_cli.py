@@ -101,6 +101,20 @@ def test_start_up_server_and_migrations_by_version(version: str, startup_server:
 
 
 @pytest.mark.parametrize(
+    ("version", "lost", "signal_line"),
+    [
+        ("1.1.0", "Another node has taken the lease, exiting", False),
+        ("1.2.1", "Another node has taken the lease, exiting immediately", False),
+        ("1.3.0", "Another node has taken the lease, exiting immediately", True),
+        ("2.29.0", "Another node has taken the lease, exiting immediately", True),
+    ],
+)
+def test_oldest_versions_log_as_they_did(version: str, lost: str, signal_line: bool) -> None:
+    b = Behaviour(Version.parse(version))
+    assert (b.lease_lost_message, b.logs_shutdown_signal) == (lost, signal_line)
+
+
+@pytest.mark.parametrize(
     ("older", "newer"),
     [("2.28.0", "2.29.0"), ("1.11.0", "2.0.0"), ("2.29.0-beta.1", "2.29.0"), ("2.29.0-beta.1", "2.29.0-beta.2"), ("2.29.0-1", "2.29.0-beta")],
 )

@@ -156,6 +156,7 @@ PRESET_CASES = [
     ("http_listening", "Listening and serving HTTP on 0.0.0.0:6688", True),
     ("http_listening", "Listening and serving HTTPS on 0.0.0.0:6689", False),
     ("lease_lost", "Another node has taken the lease, exiting immediately", True),
+    ("lease_lost", "Another node has taken the lease, exiting", True),  # v1.1.x
     ("lease_lost", "Another node has taken the advisory lock, exiting immediately", True),
     ("lease_lost", "Error trying to refresh database lease", False),
     ("shutdown", "Shutting down due to terminated signal received...", True),
