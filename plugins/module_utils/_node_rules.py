@@ -45,20 +45,18 @@ DEFAULT_SHUTDOWN_GRACE_PERIOD = "5s"
 # Seconds on top of grace period + query timeout, for the process to exit after its release
 STOP_TIMEOUT_MARGIN = 5
 
-# The 1.x variables a 2.x node refuses in its environment (core/services/chainlink/legacy.env, v2.x), kept as data so
+# The 1.x variables a 2.x node refuses in its environment (core/services/chainlink/legacy.env @v2.29.0), kept as data so
 # that a new release's list is a data change.
 LEGACY_ENV: frozenset[str] = frozenset(
     [
         "DATABASE_URL",
+        "ETH_MIN_GAS_PRICE_WEI",
         "AUDIT_LOGGER_ENABLED",
         "AUDIT_LOGGER_FORWARD_TO_URL",
         "AUDIT_LOGGER_HEADERS",
         "AUDIT_LOGGER_JSON_WRAPPER_KEY",
         "CHAIN_TYPE",
         "CHAINLINK_DEV",
-        "EXPLORER_ACCESS_KEY",
-        "EXPLORER_SECRET",
-        "EXPLORER_URL",
         "FLAGS_CONTRACT_ADDRESS",
         "INSECURE_FAST_SCRYPT",
         "REAPER_EXPIRATION",
@@ -535,11 +533,18 @@ def _refused(what: str, faults: list[str], fix: str) -> list[str]:
 # -- environment ----------------------------------------------------------------------------------------------------
 
 
-def legacy_env_problems(env: t.Any, config_format: str) -> list[str]:
-    """The 1.x variables a TOML-configured node refuses in its environment (present, even empty)."""
+# In legacy.env from v2.0.0 through v2.5.x only: v2.6.0 dropped the Explorer, and its variables with it
+LEGACY_ENV_BEFORE_2_6: frozenset[str] = frozenset(["EXPLORER_ACCESS_KEY", "EXPLORER_SECRET", "EXPLORER_URL"])
+
+
+def legacy_env_problems(env: t.Any, config_format: str, version: t.Any = None) -> list[str]:
+    """The 1.x variables a TOML-configured node of ``version`` refuses in its environment (present, even empty); an
+    unknown version is checked against the widest list."""
     if config_format != "toml" or not isinstance(env, t.Mapping):
         return []
-    found = sorted(name for name in env if str(name) in LEGACY_ENV)
+    release = _release(version)
+    refused = LEGACY_ENV | (LEGACY_ENV_BEFORE_2_6 if release is None or release < (2, 6, 0) else frozenset())
+    found = sorted(name for name in env if str(name) in refused)
     if not found:
         return []
     return [
@@ -912,7 +917,7 @@ def node_problems(settings: t.Mapping[str, t.Any]) -> list[str]:
         settings.get("secrets_extra"),
         config_format,
     )
-    problems += legacy_env_problems(settings.get("env_extra"), config_format)
+    problems += legacy_env_problems(settings.get("env_extra"), config_format, settings.get("version"))
     problems += secret_env_problems(settings.get("env_extra"), config_format)
     problems += log_level_problems(settings.get("log_level", "info"), config_format, settings.get("config_extra"), settings.get("env_extra"))
     problems += stop_timeout_problems(

@@ -150,7 +150,7 @@ def load_config(inv: Invocation, env: t.Mapping[str, str], behaviour: Behaviour)
         cfg.keystore_password = _read_secret_file(inv.password_file, "keystore password")
         return cfg
     if not behaviour.is_v1:
-        cfgmod.check_legacy_env(env)
+        cfgmod.check_legacy_env(env, behaviour)
     config_spec, secrets_spec = schema.spec_names(behaviour)
     tree: dict[str, t.Any] = {}
     # Each document is decoded strictly on its own (unknown key or wrong type: exit 1), then merged in order.

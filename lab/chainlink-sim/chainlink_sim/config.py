@@ -56,6 +56,8 @@ DEFAULT_ADVISORY_LOCK_ID = 1027321974924625846
 # 2.x refuses to start when any of these is present in the environment, even empty: the real list, as data.
 LEGACY_ENV_FILE = Path(__file__).with_name("data") / "legacy.env"
 LEGACY_ENV_VARS = tuple(line.strip() for line in LEGACY_ENV_FILE.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#"))
+# In legacy.env from v2.0.0 through v2.5.x only (v2.6.0 dropped the Explorer)
+LEGACY_ENV_BEFORE_2_6 = ("EXPLORER_ACCESS_KEY", "EXPLORER_SECRET", "EXPLORER_URL")
 
 
 class ConfigError(Exception):
@@ -419,9 +421,10 @@ def from_toml(config_tree: dict[str, t.Any], secrets_tree: dict[str, t.Any], env
     return cfg
 
 
-def check_legacy_env(env: t.Mapping[str, str]) -> None:
+def check_legacy_env(env: t.Mapping[str, str], behaviour: Behaviour) -> None:
     """2.x ``validateEnv()``: a legacy variable that is present at all (even empty) fails config validation."""
-    for name in LEGACY_ENV_VARS:
+    names = LEGACY_ENV_VARS + (() if behaviour.version.at_least(2, 6) else LEGACY_ENV_BEFORE_2_6)
+    for name in names:
         if name in env:
             raise ConfigError(f"invalid configuration: environment variable {name} must not be set: unsupported with config v2")
 

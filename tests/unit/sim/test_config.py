@@ -103,9 +103,20 @@ def test_merge_later_files_win_key_by_key() -> None:
 )
 def test_legacy_env_present_even_empty_is_refused(name: str) -> None:
     with pytest.raises(c.ConfigError) as err:
-        c.check_legacy_env({name: ""})
+        c.check_legacy_env({name: ""}, V2)
     assert str(err.value) == f"invalid configuration: environment variable {name} must not be set: unsupported with config v2"
-    c.check_legacy_env({"CL_DATABASE_URL": "x"})
+    c.check_legacy_env({"CL_DATABASE_URL": "x"}, V2)
+
+
+@pytest.mark.parametrize(("version", "refused"), [("2.0.0", True), ("2.5.1", True), ("2.6.0", False), ("2.29.0", False)])
+def test_the_explorer_variables_are_refused_only_before_2_6(version: str, refused: bool) -> None:
+    """legacy.env lists EXPLORER_ACCESS_KEY, EXPLORER_SECRET and EXPLORER_URL from v2.0.0 through v2.5.x."""
+    behaviour = Behaviour(Version.parse(version))
+    if refused:
+        with pytest.raises(c.ConfigError, match="environment variable EXPLORER_URL must not be set"):
+            c.check_legacy_env({"EXPLORER_URL": ""}, behaviour)
+    else:
+        c.check_legacy_env({"EXPLORER_URL": "", "EXPLORER_SECRET": ""}, behaviour)
 
 
 @pytest.mark.parametrize(("version", "mode"), [("1.1.0", "advisorylock"), ("1.2.1", "advisorylock"), ("1.3.0", "dual"), ("1.11.0", "dual"), ("1.13.3", "dual")])

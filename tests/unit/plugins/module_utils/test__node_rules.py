@@ -6,6 +6,7 @@ the stop timeout. Every message names the rule and the fix and never carries the
 from __future__ import annotations
 
 import typing as t
+from pathlib import Path
 
 import pytest
 
@@ -158,7 +159,21 @@ def test_legacy_list_holds_the_real_variables() -> None:
     for name in ("DATABASE_URL", "DATABASE_LOCKING_MODE", "LEASE_LOCK_DURATION", "SECURE_COOKIES", "CHAINLINK_TLS_PORT", "ETH_URL", "PROMETHEUS_AUTH_TOKEN"):
         assert name in _node_rules.LEGACY_ENV
     assert "CL_DATABASE_URL" not in _node_rules.LEGACY_ENV
-    assert len(_node_rules.LEGACY_ENV) == 236  # every name of the v2.x file
+    assert len(_node_rules.LEGACY_ENV) == 234  # every name of the file @v2.29.0
+
+
+def test_legacy_list_is_the_one_the_double_refuses() -> None:
+    """The collection and the node double keep the same list (the double's is data, read from the real file)."""
+    data = Path(__file__).resolve().parents[4] / "lab" / "chainlink-sim" / "chainlink_sim" / "data" / "legacy.env"
+    names = {line.strip() for line in data.read_text().splitlines() if line.strip() and not line.startswith("#")}
+    assert names == _node_rules.LEGACY_ENV
+
+
+@pytest.mark.parametrize(("version", "refused"), [("2.5.1", True), ("2.6.0", False), ("2.29.0", False), (None, True)])
+def test_the_explorer_variables_are_refused_only_where_the_node_lists_them(version: str | None, refused: bool) -> None:
+    found = problems(version=version, env_extra={"EXPLORER_URL": "ws://explorer"})
+    assert bool(found) is refused and all("EXPLORER_URL" in p for p in found)
+    assert problems(version=version, env_extra={"ETH_MIN_GAS_PRICE_WEI": "1"})[0].startswith("node_env_extra sets ETH_MIN_GAS_PRICE_WEI")
 
 
 @pytest.mark.parametrize(
