@@ -637,7 +637,7 @@ def main() -> None:
     expect = {k: v for k, v in (client.params.get("expect") or {}).items() if v}
     problems = precondition_problems(result, **expect)
     if problems:
-        client.fail(f"Refusing the change: {'; '.join(problems)}. State read: {describe_state(result)}. Nothing was changed", changed=False, **result)
+        client.fail(f"Refusing the change: {'; '.join(problems)}. State read: {describe_state(result)}. This change was not made", changed=False, **result)
     client.exit(changed=False, **result)
 
 

@@ -172,6 +172,15 @@ def test_warns_about_hidden_sessions_and_old_instances(monkeypatch: pytest.Monke
     assert f"instance {NEW} runs version 2.28.0, older than the database's 2.29.0" in warnings
 
 
+def test_a_precondition_that_no_longer_holds_refuses_only_this_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read right before a stop, mid-run: the message must not claim the whole run changed nothing (earlier steps did)."""
+    FakeDatabase([document(NEW)]).install(monkeypatch)
+    result = run_module(lock_info.main, args(expect={"waiting": NEW, "version": "2.29.0"}))
+    assert result["failed"] is True and result["changed"] is False
+    assert result["msg"].startswith(f"Refusing the change: the standby {NEW} holds the lock already (it is not waiting). State read: ")
+    assert result["msg"].endswith("This change was not made") and "nothing was changed" not in result["msg"].lower()
+
+
 # -- waiting --------------------------------------------------------------------------------------------------------
 
 
@@ -181,7 +190,7 @@ def test_wait_polls_until_the_holder_changes(monkeypatch: pytest.MonkeyPatch) ->
     result = run_module(lock_info.main, args(wait_for="holder_changed", app_id=APP, poll_interval=0.01, timeout=5))
     assert result.get("failed") is not True, result
     # read_at is the read that met the condition: after the three polls, not when the module started
-    assert began + 0.03 <= result["read_at"] <= time.time()
+    assert began + 0.03 <= result["read_at"] <= time.time() + 0.0005  # read_at is rounded to the millisecond
     assert result["holder"]["app_id"] == NEW
     assert result["wait_for"] == "holder_changed"
     assert fake.calls == 4
