@@ -20,7 +20,13 @@ import typing as t
 from urllib.parse import urlsplit
 
 from ansible_collections.nodeops.chainlink.plugins.module_utils._lock import DEFAULT_ADVISORY_LOCK_ID
-from ansible_collections.nodeops.chainlink.plugins.module_utils._node_rules import config_format, container_name_fault, directory_fault, managed_problems
+from ansible_collections.nodeops.chainlink.plugins.module_utils._node_rules import (
+    _release,
+    config_format,
+    container_name_fault,
+    directory_fault,
+    managed_problems,
+)
 
 ROLES = ("primary", "secondary")
 DEFAULT_CONFIG_ROOT = "/srv/chainlink"
@@ -93,7 +99,7 @@ def version_problem(model: t.Mapping[str, t.Mapping[str, t.Any]]) -> str | None:
             f"chainlink_version {' / '.join(repr(v) for v in bad_tags)} is not a Chainlink release tag: write MAJOR.MINOR.PATCH as the"
             " image is tagged, such as 2.29.0 (a pre-release such as 2.29.0-beta.1 is accepted; no 'v', no 'latest')"
         )
-    too_old = sorted(v for v in versions if tuple(int(n) for n in v.split("-", 1)[0].split(".")) < OLDEST_RELEASE)
+    too_old = sorted(v for v in versions if (_release(v) or OLDEST_RELEASE) < OLDEST_RELEASE)
     if too_old:
         oldest = ".".join(str(n) for n in OLDEST_RELEASE)
         return (
